@@ -1,0 +1,18 @@
+# Shared by the README's commands: create .venv if needed and install dynamap with its dev extra.
+# Sourced, not executed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PYTHON="${PYTHON:-python3}"
+VENV="${DYNAMAP_VENV:-$ROOT/.venv}"
+if [[ ! -x "$VENV/bin/python" ]]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+# Re-install only when pyproject.toml changed since the last install.
+stamp="$VENV/.dynamap-installed"
+if [[ ! -f "$stamp" ]] || [[ pyproject.toml -nt "$stamp" ]]; then
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+  touch "$stamp"
+fi
+export PATH="$VENV/bin:$PATH"

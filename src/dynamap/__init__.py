@@ -1,0 +1,45 @@
+"""dynamap: a typed, batched, fault-tolerant data-mapper for Amazon DynamoDB on pydantic v2."""
+
+from ._declare import GlobalIndex, IndexProjection, LocalIndex, PartitionKey, SortKey
+from ._errors import (
+    DynamapError,
+    EncodeError,
+    FlushError,
+    InvalidKeyError,
+    ItemTooLargeError,
+    ModelDefinitionError,
+    RequestRejectedError,
+    TableNotFoundError,
+    UnprocessedError,
+)
+from ._item import from_item, to_item
+from ._model import Model
+from ._names import Projection
+from ._projection import projection
+from ._schema import create_table_params
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DynamapError",
+    "EncodeError",
+    "FlushError",
+    "GlobalIndex",
+    "IndexProjection",
+    "InvalidKeyError",
+    "ItemTooLargeError",
+    "LocalIndex",
+    "Model",
+    "ModelDefinitionError",
+    "PartitionKey",
+    "Projection",
+    "RequestRejectedError",
+    "SortKey",
+    "TableNotFoundError",
+    "UnprocessedError",
+    "__version__",
+    "create_table_params",
+    "from_item",
+    "projection",
+    "to_item",
+]

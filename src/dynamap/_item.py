@@ -1,0 +1,32 @@
+"""Public codec entry points: a model instance to a DynamoDB item and back."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from ._codec import Item
+from ._model import Model, model_info
+from ._size import check_item_size
+
+__all__ = ["from_item", "to_item"]
+
+M = TypeVar("M", bound=Model)
+
+
+def to_item(instance: Model) -> dict[str, dict[str, Any]]:
+    """Encode `instance` as a DynamoDB item (AttributeValue map).
+
+    None attributes and empty sets are omitted. Raises `EncodeError` for values
+    DynamoDB cannot store and `ItemTooLargeError` for items over 400 KB.
+    """
+    info = model_info(type(instance))
+    item: Item = info.codec.encode(instance)
+    info.key_of(instance)  # keys must be present and non-empty
+    check_item_size(item, f"{info.name} item")
+    return item
+
+
+def from_item(model: type[M], item: dict[str, dict[str, Any]]) -> M:
+    """Decode and validate a DynamoDB item into an instance of `model`."""
+    instance: M = model_info(model).codec.decode(item)
+    return instance
