@@ -1,7 +1,9 @@
 """dynamap: a typed, batched, fault-tolerant data-mapper for Amazon DynamoDB on pydantic v2."""
 
+from ._deferred import Deferred
 from ._declare import GlobalIndex, IndexProjection, LocalIndex, PartitionKey, SortKey
 from ._errors import (
+    DecodeError,
     DynamapError,
     EncodeError,
     FlushError,
@@ -16,11 +18,25 @@ from ._item import from_item, to_item
 from ._model import Model
 from ._names import Projection
 from ._projection import projection
+from ._report import FlushReport, Unprocessed
+from ._retry import RetryPolicy
+from ._session import KeyValue, Session
+from ._transport import Boto3Transport, Transport, TransportError
 from ._schema import create_table_params
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Boto3Transport",
+    "DecodeError",
+    "Deferred",
+    "FlushReport",
+    "KeyValue",
+    "RetryPolicy",
+    "Session",
+    "Transport",
+    "TransportError",
+    "Unprocessed",
     "DynamapError",
     "EncodeError",
     "FlushError",

@@ -8,6 +8,7 @@ from typing import Any
 __all__ = [
     "DynamapError",
     "ModelDefinitionError",
+    "DecodeError",
     "EncodeError",
     "ItemTooLargeError",
     "InvalidKeyError",
@@ -28,6 +29,10 @@ class ModelDefinitionError(DynamapError, TypeError):
 
 class EncodeError(DynamapError, ValueError):
     """A value cannot be written to DynamoDB (NaN, out-of-range number, bad key...)."""
+
+
+class DecodeError(DynamapError, ValueError):
+    """An item read from DynamoDB does not validate as the model it was read into."""
 
 
 class ItemTooLargeError(EncodeError):
@@ -53,6 +58,7 @@ class FlushError(DynamapError):
     def __init__(self, message: str, *, unprocessed: Sequence[Any] = ()) -> None:
         super().__init__(message)
         self.unprocessed: list[Any] = list(unprocessed)
+        self.report: Any = None  # the FlushReport of what was done, set by the session
 
 
 class UnprocessedError(FlushError):

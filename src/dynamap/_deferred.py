@@ -1,0 +1,56 @@
+"""`Deferred[M]`: the result of a `session.get`, available after the flush that reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from ._errors import DynamapError
+
+__all__ = ["Deferred"]
+
+M = TypeVar("M")
+
+_PENDING = object()
+
+
+class Deferred(Generic[M]):
+    """A read that resolves to an instance of `M`, or None when the item does not exist."""
+
+    __slots__ = ("_error", "_flush", "_value")
+
+    def __init__(self, flush: Callable[[], object] | None = None) -> None:
+        self._flush = flush
+        self._value: object = _PENDING
+        self._error: DynamapError | None = None
+
+    @property
+    def done(self) -> bool:
+        """True once the read has been answered (or has failed)."""
+        return self._value is not _PENDING or self._error is not None
+
+    def result(self) -> M | None:
+        """The instance, or None if there is no such item.
+
+        Sends the session's pending gets first if this one has not been read yet.
+        Raises the flush error if this key could not be read.
+        """
+        if not self.done and self._flush is not None:
+            self._flush()
+        if self._error is not None:
+            raise self._error
+        if self._value is _PENDING:
+            raise DynamapError("this read was never sent: its session closed before a flush")
+        return self._value  # type: ignore[return-value]
+
+    def _resolve(self, value: M | None) -> None:
+        self._value = value
+        self._error = None
+        self._flush = None
+
+    def _fail(self, error: DynamapError) -> None:
+        self._error = error
+
+    def __repr__(self) -> str:
+        state = "pending" if not self.done else ("failed" if self._error else repr(self._value))
+        return f"<Deferred {state}>"

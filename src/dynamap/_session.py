@@ -1,0 +1,465 @@
+"""`Session`: a unit of work that batches gets and writes and flushes them together."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+from pydantic import ValidationError
+from typing_extensions import Self
+
+from ._codec import Item
+from ._deferred import Deferred
+from ._engine import BatchRequest, FlushEngine, GetUnit, Ident, TableRead, Unit, WriteUnit
+from ._errors import (
+    DecodeError,
+    DynamapError,
+    FlushError,
+    ModelDefinitionError,
+    RequestRejectedError,
+    TableNotFoundError,
+    UnprocessedError,
+)
+from ._model import CanonicalKey, Model, ModelInfo, canonical_value, model_info
+from ._names import render_projection
+from ._report import FlushReport, Unprocessed
+from ._retry import RetryPolicy
+from ._size import check_item_size
+from ._transport import Boto3Transport, Transport, TransportError
+
+__all__ = ["KeyValue", "Session"]
+
+log = logging.getLogger("dynamap")
+
+M = TypeVar("M", bound=Model)
+KeyValue = str | int | Decimal | bytes
+"""A primary-key value: str (S), int or Decimal (N), bytes (B)."""
+
+
+@dataclass(eq=False)
+class _Entry:
+    """An instance in the identity map; `snapshot` is its item as last read or written."""
+
+    instance: Model
+    info: ModelInfo
+    ident: Ident
+    snapshot: Item | None
+
+
+@dataclass(eq=False)
+class _PendingGet:
+    key: Item
+    consistent: bool
+    readers: dict[type[Model], Deferred[Any]] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class _PendingWrite:
+    operation: Literal["put", "delete"]
+    instance: Model
+    info: ModelInfo
+    key: Item
+
+
+class Session:
+    """Collects gets, puts and deletes and sends them as batched, concurrent calls.
+
+    ```python
+    with Session(boto3.client("dynamodb")) as session:
+        user = session.get(User, "u#1", "profile")
+        session.put(Order(pk="o#9", total=12))
+    print(user.result())
+    ```
+
+    Leaving the block normally flushes what is pending; leaving it by an
+    exception sends no pending write. A table that has both consistent and
+    eventually consistent gets in one flush is read strongly consistent.
+    A session is not thread-safe: use one per thread or task.
+    """
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        transport: Transport | None = None,
+        table_prefix: str = "",
+        concurrency: int = 4,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if transport is None:
+            if client is None:
+                raise TypeError("Session needs a boto3 DynamoDB client or a transport")
+            transport = Boto3Transport(client)
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.transport = transport
+        self.table_prefix = table_prefix
+        self.concurrency = concurrency
+        self.retry = retry or RetryPolicy()
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._sleep = sleep
+        self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
+        self._identity: dict[tuple[type[Model], CanonicalKey], _Entry] = {}
+        self._deleted: set[Ident] = set()
+        self._gets: dict[Ident, _PendingGet] = {}
+        self._writes: dict[Ident, _PendingWrite] = {}
+        self._table_keys: dict[str, tuple[tuple[str, ...], str]] = {}
+
+    # -- context management -----------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.flush()
+            else:
+                log.debug("session left by %s: %d write(s) not sent", exc_type, len(self._writes))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Discard pending work without sending it and release the worker threads."""
+        self._closed = True
+        never = DynamapError("this read was never sent: its session closed before a flush")
+        for pending in self._gets.values():
+            for deferred in pending.readers.values():
+                deferred._fail(never)
+        self._gets.clear()
+        self._writes.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DynamapError("this session is closed")
+
+    # -- registering work -------------------------------------------------------------------
+
+    def _table(self, info: ModelInfo) -> str:
+        table = self.table_prefix + info.require_table()
+        keys = tuple(k.attr for k in info.key_attrs)
+        known = self._table_keys.setdefault(table, (keys, info.name))
+        if known[0] != keys:
+            raise ModelDefinitionError(
+                f"{info.name} and {known[1]} both map to table {table!r} with different keys "
+                f"({', '.join(keys)} vs {', '.join(known[0])})"
+            )
+        return table
+
+    def get(self, model: type[M], *key: KeyValue, consistent: bool = False) -> Deferred[M]:
+        """Read the item of `model` with this key (partition key, then sort key) at flush.
+
+        Returns a deferred result that resolves to the instance or None. Within a
+        session each key maps to one instance per model class, and keys already
+        loaded, put or deleted are answered without a request.
+        """
+        self._check_open()
+        info = model_info(model)
+        table = self._table(info)
+        wire_key, canonical = info.key_from_values(key)
+        ident = (table, canonical)
+        entry = self._identity.get((model, canonical))
+        if entry is not None:
+            return self._ready(entry.instance)
+        if ident in self._deleted:
+            return self._ready(None)
+        write = self._writes.get(ident)
+        if write is not None and write.operation == "put":
+            # Another model of the same table was put: read this one from that item.
+            item = write.info.codec.encode(write.instance)
+            return self._ready(self._load(info, ident, item))
+        pending = self._gets.get(ident)
+        if pending is None:
+            pending = self._gets[ident] = _PendingGet(wire_key, consistent)
+        pending.consistent = pending.consistent or consistent
+        deferred = pending.readers.get(model)
+        if deferred is None:
+            deferred = pending.readers[model] = Deferred(self._flush_gets)
+        return deferred
+
+    @staticmethod
+    def _ready(value: M | None) -> Deferred[M]:
+        deferred: Deferred[M] = Deferred()
+        deferred._resolve(value)
+        return deferred
+
+    def put(self, instance: Model) -> None:
+        """Write `instance` (replacing the whole item) at the next flush.
+
+        The item is encoded now, so values DynamoDB would reject raise here.
+        """
+        self._check_open()
+        info = model_info(type(instance))
+        table = self._table(info)
+        key, canonical = info.key_of(instance)
+        check_item_size(info.codec.encode(instance), f"{info.name} item {key}")
+        ident = (table, canonical)
+        self._writes[ident] = _PendingWrite("put", instance, info, key)
+        self._deleted.discard(ident)
+        slot = (type(instance), canonical)
+        entry = self._identity.get(slot)
+        if entry is None or entry.instance is not instance:
+            self._identity[slot] = _Entry(instance, info, ident, entry.snapshot if entry else None)
+
+    def delete(self, instance: Model) -> None:
+        """Delete the item with `instance`'s key at the next flush."""
+        self._check_open()
+        info = model_info(type(instance))
+        table = self._table(info)
+        key, canonical = info.key_of(instance)
+        ident = (table, canonical)
+        self._writes[ident] = _PendingWrite("delete", instance, info, key)
+        self._deleted.add(ident)
+        for slot in [s for s, e in self._identity.items() if e.ident == ident]:
+            del self._identity[slot]
+
+    # -- flushing ---------------------------------------------------------------------------
+
+    def flush(self) -> FlushReport:
+        """Send every pending get and write, and changes to loaded instances.
+
+        Raises a FlushError subclass if anything could not be done; its
+        `unprocessed` lists exactly what was not done. Everything else was.
+        """
+        self._check_open()
+        return self._flush(include_writes=True)
+
+    def _flush_gets(self) -> None:
+        self._check_open()
+        self._flush(include_writes=False)
+
+    def _flush(self, *, include_writes: bool) -> FlushReport:
+        writes = self._plan_writes() if include_writes else {}
+        gets = dict(self._gets)
+        if not gets and not writes:
+            return FlushReport()
+        reads = self._plan_reads(gets)
+        engine = FlushEngine(
+            gets=[GetUnit(ident[0], p.key, ident) for ident, p in gets.items()],
+            writes=[unit for unit, _ in writes.values()],
+            reads=reads,
+            key_of=self._key_of,
+            policy=self.retry,
+            rng=self._rng,
+            start=self._clock(),
+        )
+        for ident in gets:
+            del self._gets[ident]
+        for ident in writes:
+            self._writes.pop(ident, None)
+        self._drive(engine)
+        return self._settle(engine, gets, writes)
+
+    def _key_of(self, table: str, item: Item) -> Ident:
+        attrs = self._table_keys[table][0]
+        return table, tuple(canonical_value(item[a]) for a in attrs)
+
+    def _plan_reads(self, gets: dict[Ident, _PendingGet]) -> dict[str, TableRead]:
+        attrs: dict[str, dict[str, None]] = {}
+        consistent: dict[str, bool] = {}
+        for (table, _), pending in gets.items():
+            names = attrs.setdefault(table, dict.fromkeys(self._table_keys[table][0]))
+            for model in pending.readers:
+                names.update(dict.fromkeys(model_info(model).attributes))
+            consistent[table] = consistent.get(table, False) or pending.consistent
+        return {t: TableRead(render_projection(a), consistent[t]) for t, a in attrs.items()}
+
+    def _plan_writes(self) -> dict[Ident, tuple[WriteUnit, _PendingWrite]]:
+        """Encode every write before anything is sent, so bad data fails the flush early."""
+        planned: dict[Ident, tuple[WriteUnit, _PendingWrite]] = {}
+        for ident, write in self._writes.items():
+            if write.operation == "delete":
+                request: dict[str, Any] = {"DeleteRequest": {"Key": write.key}}
+            else:
+                item = write.info.codec.encode(write.instance)
+                check_item_size(item, f"{write.info.name} item {write.key}")
+                request = {"PutRequest": {"Item": item}}
+            planned[ident] = (WriteUnit(ident[0], request, ident), write)
+        dirty_by: dict[Ident, str] = {}
+        for entry in self._identity.values():
+            if entry.snapshot is None or entry.ident in self._deleted:
+                continue
+            item = entry.info.codec.encode(entry.instance)
+            if item == entry.snapshot:
+                continue
+            explicit = self._writes.get(entry.ident)
+            if explicit is not None and explicit.instance is entry.instance:
+                continue  # already planned from put()
+            if entry.ident in planned:
+                other = dirty_by.get(entry.ident) or planned[entry.ident][1].info.name
+                raise DynamapError(
+                    f"{entry.info.name} and {other} instances of key {entry.ident[1]!r} in "
+                    f"table {entry.ident[0]!r} would both be written; put only one of them"
+                )
+            check_item_size(item, f"{entry.info.name} item {entry.ident[1]!r}")
+            key, _ = entry.info.key_of(entry.instance)
+            write = _PendingWrite("put", entry.instance, entry.info, key)
+            unit = WriteUnit(entry.ident[0], {"PutRequest": {"Item": item}}, entry.ident)
+            planned[entry.ident] = (unit, write)
+            dirty_by[entry.ident] = entry.info.name
+        return planned
+
+    def _drive(self, engine: FlushEngine) -> None:
+        """Run the engine's requests through a bounded thread pool until it is idle."""
+        if self._pool is None and self.concurrency > 1:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dynamap")
+        in_flight: dict[Future[dict[str, Any]], BatchRequest] = {}
+        while True:
+            now = self._clock()
+            while len(in_flight) < self.concurrency:
+                request = engine.next_request(now)
+                if request is None:
+                    break
+                if self._pool is None:
+                    self._call(engine, request)
+                    now = self._clock()
+                    continue
+                in_flight[self._pool.submit(self.transport.call, *_args(request))] = request
+            wakeup = engine.next_wakeup()
+            if not in_flight:
+                if wakeup is None:
+                    return
+                self._sleep(max(0.0, wakeup - now))
+                continue
+            timeout = None if wakeup is None else max(0.0, wakeup - now)
+            done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+            for future in done:
+                request = in_flight.pop(future)
+                try:
+                    response = future.result()
+                except TransportError as exc:
+                    engine.on_error(request, exc, self._clock())
+                else:
+                    engine.on_response(request, response, self._clock())
+
+    def _call(self, engine: FlushEngine, request: BatchRequest) -> None:
+        try:
+            response = self.transport.call(*_args(request))
+        except TransportError as exc:
+            engine.on_error(request, exc, self._clock())
+        else:
+            engine.on_response(request, response, self._clock())
+
+    def _load(self, info: ModelInfo, ident: Ident, item: Item) -> Model:
+        instance: Model = info.codec.decode(item)
+        snapshot = info.codec.encode(instance)
+        self._identity[(info.model, ident[1])] = _Entry(instance, info, ident, snapshot)
+        return instance
+
+    def _settle(
+        self,
+        engine: FlushEngine,
+        gets: dict[Ident, _PendingGet],
+        writes: dict[Ident, tuple[WriteUnit, _PendingWrite]],
+    ) -> FlushReport:
+        """Hand results to deferreds and the identity map; raise for what was not done."""
+        for ident, item in engine.found.items():
+            for model, deferred in gets[ident].readers.items():
+                existing = self._identity.get((model, ident[1]))
+                if existing is not None:
+                    deferred._resolve(existing.instance)
+                    continue
+                info = model_info(model)
+                try:
+                    deferred._resolve(self._load(info, ident, item))
+                except ValidationError as exc:
+                    deferred._fail(
+                        DecodeError(f"{info.name} item {ident[1]!r} in {ident[0]!r}: {exc}")
+                    )
+        for ident in engine.missing:
+            for deferred in gets[ident].readers.values():
+                deferred._resolve(None)
+        puts = deletes = 0
+        for unit in engine.written:
+            if unit.kind == "delete":
+                deletes += 1
+                continue
+            puts += 1
+            instance = writes[unit.ident][1].instance
+            entry = self._identity.get((type(instance), unit.ident[1]))
+            if entry is not None and entry.instance is instance:
+                entry.snapshot = unit.request["PutRequest"]["Item"]
+        report = FlushReport(
+            items_read=len(engine.found),
+            items_not_found=len(engine.missing),
+            items_written=puts,
+            items_deleted=deletes,
+            requests=engine.stats.requests,
+            retries=engine.stats.retries,
+            consumed_capacity=dict(engine.stats.capacity),
+        )
+        unfinished = engine.unfinished()
+        if engine.fatal is None and not unfinished:
+            return report
+        error = self._flush_error(engine, unfinished, writes, report)
+        for unit in unfinished:
+            if isinstance(unit, GetUnit):
+                for deferred in gets[unit.ident].readers.values():
+                    deferred._fail(error)
+        raise error
+
+    def _flush_error(
+        self,
+        engine: FlushEngine,
+        unfinished: list[Unit],
+        writes: dict[Ident, tuple[WriteUnit, _PendingWrite]],
+        report: FlushReport,
+    ) -> FlushError:
+        unprocessed: list[Unprocessed] = []
+        for unit in unfinished:
+            if isinstance(unit, GetUnit):
+                unprocessed.append(Unprocessed("get", unit.table, unit.key))
+                continue
+            write = writes[unit.ident][1]
+            item = unit.request["PutRequest"]["Item"] if unit.kind == "put" else None
+            unprocessed.append(Unprocessed(unit.kind, unit.table, write.key, item, write.instance))
+        fatal, request = engine.fatal, engine.fatal_request
+        if fatal is not None and request is not None:
+            cls = (
+                TableNotFoundError
+                if fatal.code == "ResourceNotFoundException"
+                else RequestRejectedError
+            )
+            tables = request.tables
+            error: FlushError = cls(
+                f"{request.operation} on table {', '.join(map(repr, tables))} was rejected: "
+                f"{fatal.code}: {fatal.message} ({len(unprocessed)} key(s)/item(s) not done)",
+                operation=request.operation,
+                tables=tables,
+                code=fatal.code,
+                unprocessed=unprocessed,
+            )
+            error.__cause__ = fatal
+        else:
+            error = UnprocessedError(
+                f"{len(unprocessed)} key(s)/item(s) were still unprocessed when the retry "
+                f"budget ran out ({self.retry.max_attempts} attempts, "
+                f"{self.retry.deadline:g}s deadline)",
+                unprocessed=unprocessed,
+            )
+        error.report = report
+        return error
+
+
+def _args(request: BatchRequest) -> tuple[str, dict[str, Any]]:
+    return request.operation, request.params

@@ -1,0 +1,614 @@
+"""A fault-injecting HTTP proxy in front of DynamoDB Local.
+
+Local servers never throttle or return partial batches, so the tests put this proxy between
+the client and DynamoDB Local. Faults come from a FIFO queue of scripted faults (one per
+request, taking precedence) or else from a seeded random ``FaultPlan``. Both only touch the
+operations listed in ``plan.operations``; everything else is relayed unchanged.
+
+Random draws are hashes of (seed, request or key, how often it was seen), not one shared
+random stream, so the same seed withholds the same keys even when threads interleave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import json
+import math
+import random
+import re
+import select
+import socket
+import threading
+import time
+import uuid
+import zlib
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    Predicate = Callable[[str, dict[str, Any]], bool]
+    Response = tuple[int, list[tuple[str, str]], bytes]
+
+TARGET_PREFIX = "DynamoDB_20120810."
+BATCH_OPS = frozenset({"BatchGetItem", "BatchWriteItem"})
+JSON_TYPE = "application/x-amz-json-1.0"
+# Request headers relayed upstream; DynamoDB Local reads the access key and region from
+# Authorization (to pick the table namespace) but never checks the signature.
+FORWARD_HEADERS = frozenset(
+    "content-type x-amz-target authorization x-amz-date x-amz-security-token "
+    "x-amz-content-sha256 user-agent amz-sdk-invocation-id amz-sdk-request".split()
+)
+# Response headers we recompute or that belong to one hop only.
+_OWN_HEADERS = frozenset(
+    {"content-length", "x-amz-crc32", "transfer-encoding", "connection", "server", "date"}
+)
+# Error bodies. The validation ones are byte-identical to DynamoDB Local 3.3.1's answers.
+VALIDATION = "com.amazon.coral.validate#ValidationException"
+TOO_MANY_WRITES = "Too many items requested for the BatchWriteItem call"
+DUPLICATE_KEYS = "Provided list of item keys contains duplicates"
+THROTTLING = "com.amazon.coral.availability#ThrottlingException"
+THROTTLING_MESSAGE = "Rate of requests exceeds the allowed throughput."
+INTERNAL = "com.amazonaws.dynamodb.v20120810#InternalServerError"
+INTERNAL_MESSAGE = "Internal server error"
+THROUGHPUT = "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+THROUGHPUT_MESSAGE = (
+    "The level of configured provisioned throughput for the table was exceeded. "
+    "Consider increasing your provisioning level with the UpdateTable API."
+)
+_PLAN_FAULTS = ("drop_before", "throttle", "server_error", "drop_after")
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]*/([^/]+)/")
+
+
+def error_body(type_: str, message: str, message_key: str = "message") -> bytes:
+    """A DynamoDB JSON error body, compact like the server's."""
+    return json.dumps({"__type": type_, message_key: message}, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Base of the scripted faults; each one is used up by one request."""
+
+    @property
+    def name(self) -> str:
+        """The snake_case class name, as used in ``counts.faults``."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+
+
+@dataclass(frozen=True)
+class Withhold(Fault):
+    """Withhold the keys/items matching ``predicate``, else ceil(fraction * n) seeded picks."""
+
+    fraction: float = 0.5
+    predicate: Predicate | None = None
+
+
+@dataclass(frozen=True)
+class Throttle(Fault):
+    """Answer 400 ThrottlingException without forwarding."""
+
+
+@dataclass(frozen=True)
+class ServerError(Fault):
+    """Answer 500 InternalServerError without forwarding."""
+
+
+@dataclass(frozen=True)
+class DropBefore(Fault):
+    """Close the connection without forwarding: nothing happened."""
+
+
+@dataclass(frozen=True)
+class DropAfter(Fault):
+    """Forward, then close without replying: the request DID take effect."""
+
+
+@dataclass(frozen=True)
+class Latency(Fault):
+    """Delay this request by ``seconds`` (on top of ``plan.latency``), then relay it."""
+
+    seconds: float = 0.1
+
+
+@dataclass(frozen=True)
+class PassThrough(Fault):
+    """No fault for this request (``withhold_always`` predicates still apply)."""
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """Seeded random faults, used when no scripted fault is queued."""
+
+    withhold: float = 0.0  # per key/item probability of being withheld (batch ops only)
+    throttle: float = 0.0  # per request: ThrottlingException
+    server_error: float = 0.0  # per request: 500 InternalServerError
+    drop_before: float = 0.0  # per request: close the connection without forwarding
+    drop_after: float = 0.0  # per request: forward, then close without replying
+    latency: float = 0.0  # seconds added to every request of ``operations``
+    operations: frozenset[str] = frozenset(BATCH_OPS)  # ops the per-request faults apply to
+    seed: int = 0
+
+
+_PLAN_CLASSES: tuple[type[Fault], ...] = (DropBefore, Throttle, ServerError, DropAfter)
+_CANNED: dict[type[Fault], Response] = {
+    Throttle: (400, [], error_body(THROTTLING, THROTTLING_MESSAGE)),
+    ServerError: (500, [], error_body(INTERNAL, INTERNAL_MESSAGE)),
+}
+
+
+@dataclass
+class Counts:
+    """What the proxy saw. Each field maps a name to a count (0 when never seen).
+
+    ``requests``, ``keys`` (BatchGetItem keys), ``items`` (BatchWriteItem requests) and
+    ``withheld`` are keyed by operation; ``faults`` by fault name (``throttle``,
+    ``server_error``, ``drop_before``, ``drop_after``, ``latency``, ``withhold`` for partial
+    answers, ``all_withheld`` for ProvisionedThroughputExceededException answers).
+    """
+
+    requests: Counter[str] = field(default_factory=Counter)
+    keys: Counter[str] = field(default_factory=Counter)
+    items: Counter[str] = field(default_factory=Counter)
+    withheld: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+
+    def clear(self) -> None:
+        """Zero every count in place."""
+        for counter in (self.requests, self.keys, self.items, self.withheld, self.faults):
+            counter.clear()
+
+
+def _canon_value(value: Any) -> Any:
+    """A hashable form of an attribute value where equal numbers compare equal (1.5 == 1.50)."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, raw),) = value.items()
+        if kind == "N" and isinstance(raw, str):
+            with contextlib.suppress(InvalidOperation):
+                return ("N", Decimal(raw))
+        return (kind, json.dumps(raw, sort_keys=True))
+    return json.dumps(value, sort_keys=True)
+
+
+def canonical_key(item: dict[str, Any], names: list[str]) -> tuple[Any, ...]:
+    """The key of ``item`` (a key or a whole item) under the key attribute ``names``."""
+    return tuple((name, _canon_value(item.get(name))) for name in names)
+
+
+def _entries(op: str, request: Any) -> list[tuple[str, dict[str, Any]]] | None:
+    """(table, key or item) per BatchGetItem key / BatchWriteItem request; None if malformed."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    try:
+        for table, spec in request["RequestItems"].items():
+            if op == "BatchGetItem":
+                out.extend((table, key) for key in spec["Keys"])
+                continue
+            for req in spec:
+                put = req.get("PutRequest")
+                out.append((table, put["Item"] if put is not None else req["DeleteRequest"]["Key"]))
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return out if all(isinstance(e[1], dict) for e in out) else None
+
+
+def _unit(*parts: object) -> float:
+    """A reproducible number in [0, 1) from ``parts``."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: botocore/urllib3 pools connections
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.upstream: http.client.HTTPConnection | None = None
+        self.server.proxy._track(self.connection, add=True)
+
+    def finish(self) -> None:
+        if self.upstream is not None:
+            self.upstream.close()
+        self.server.proxy._track(self.connection, add=False)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def do_POST(self) -> None:  # the name BaseHTTPRequestHandler calls
+        self.server.proxy._handle(self)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep pytest output quiet; counts tell what happened
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, proxy: FaultProxy) -> None:
+        self.proxy = proxy
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class FaultProxy:
+    """The proxy. Use as a context manager, or start() and stop()."""
+
+    def __init__(
+        self, upstream: str, plan: FaultPlan | None = None, upstream_timeout: float = 60.0
+    ) -> None:
+        parts = urlsplit(upstream)
+        self.upstream = upstream
+        self._upstream_addr = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self._timeout = upstream_timeout
+        self.counts = Counts()
+        self._lock = threading.Lock()
+        self._plan = plan or FaultPlan()
+        self._queue: deque[Fault] = deque()
+        self._always: list[Predicate] = []
+        self._seen: Counter[object] = Counter()
+        self._key_names: dict[tuple[str, str, str], list[str]] = {}
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._clients: set[socket.socket] = set()
+
+    # --- control ---------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        """The URL clients should use, e.g. ``http://127.0.0.1:PORT``."""
+        if self._server is None:
+            raise RuntimeError("FaultProxy is not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def plan(self) -> FaultPlan:
+        """The random plan in force."""
+        return self._plan
+
+    def set_plan(self, plan: FaultPlan) -> None:
+        """Use ``plan`` from now on; its random sequence starts afresh."""
+        with self._lock:
+            self._plan = plan
+            self._seen.clear()
+
+    def enqueue(self, *faults: Fault) -> None:
+        """Queue scripted faults, used one per request of ``plan.operations`` in order."""
+        with self._lock:
+            self._queue.extend(faults)
+
+    def pending(self) -> int:
+        """How many scripted faults are still queued."""
+        with self._lock:
+            return len(self._queue)
+
+    def withhold_always(self, predicate: Predicate) -> None:
+        """Withhold, on every batch call, each key/item where ``predicate(table, kv)`` holds."""
+        with self._lock:
+            self._always.append(predicate)
+
+    def clear_faults(self) -> None:
+        """Back to no faults: empty plan, empty queue, no withhold_always predicates."""
+        with self._lock:
+            self._plan = FaultPlan()
+            self._queue.clear()
+            self._always.clear()
+            self._seen.clear()
+
+    def reset_counts(self) -> None:
+        """Zero all counts."""
+        with self._lock:
+            self.counts.clear()
+
+    def start(self) -> FaultProxy:
+        """Listen on a free port of 127.0.0.1 and serve in a background thread."""
+        if self._server is None:
+            self._server = _Server(self)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name="faultproxy", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the kept-alive client connections."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        with self._lock:
+            clients = list(self._clients)
+        for sock in clients:  # wake handler threads blocked on idle keep-alive connections
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _track(self, sock: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            (self._clients.add if add else self._clients.discard)(sock)
+
+    # --- request handling ------------------------------------------------------------------
+    def _handle(self, h: _Handler) -> None:
+        body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        op = h.headers.get("X-Amz-Target", "").removeprefix(TARGET_PREFIX)
+        request: Any = None
+        if op in BATCH_OPS or op in ("CreateTable", "DeleteTable"):
+            with contextlib.suppress(ValueError):
+                request = json.loads(body)
+        entries = _entries(op, request) if op in BATCH_OPS else None
+        fault, withheld, delay = self._decide(op, body, entries)
+        if delay > 0:
+            time.sleep(delay)
+        if isinstance(fault, DropBefore):
+            h.close_connection = True
+            return
+        if isinstance(fault, (Throttle, ServerError)):
+            self._reply(h, _CANNED[type(fault)])
+            return
+        try:
+            if isinstance(request, dict) and op in ("CreateTable", "DeleteTable"):
+                with self._lock:  # a table name may come back with another key schema
+                    for cached in [k for k in self._key_names if k[2] == request.get("TableName")]:
+                        del self._key_names[cached]
+            if op == "BatchGetItem" and withheld and entries is not None:
+                response = self._batch_get(h, body, request, entries, withheld)
+            elif op == "BatchWriteItem" and withheld and entries is not None:
+                response = self._batch_write(h, request, entries, withheld)
+            else:
+                response = self._forward(h, body)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            response = (502, [], error_body("ProxyUpstreamError", f"fault proxy: {exc!r}"))
+        if isinstance(fault, DropAfter):
+            h.close_connection = True
+            return
+        self._reply(h, response)
+
+    def _decide(
+        self, op: str, body: bytes, entries: list[tuple[str, dict[str, Any]]] | None
+    ) -> tuple[Fault | None, set[int], float]:
+        """Count the request; pick its fault, the indexes of withheld entries, its delay."""
+        fault: Fault | None = None
+        with self._lock:
+            plan, always = self._plan, list(self._always)
+            self.counts.requests[op] += 1
+            if entries is not None:
+                (self.counts.keys if op == "BatchGetItem" else self.counts.items)[op] += len(
+                    entries
+                )
+            digest = hashlib.blake2b(body, digest_size=8).hexdigest()
+            self._seen[op, digest] += 1
+            occurrence = (plan.seed, op, digest, self._seen[op, digest])
+            delay = plan.latency if op in plan.operations else 0.0
+            if op in plan.operations and self._queue:
+                fault = self._queue.popleft()
+            elif op in plan.operations:
+                u = _unit("request", *occurrence)
+                for chance, cls in zip(_PLAN_FAULTS, _PLAN_CLASSES, strict=True):
+                    if u < getattr(plan, chance):
+                        fault = cls()
+                        break
+                    u -= getattr(plan, chance)
+            if isinstance(fault, Latency):
+                delay += fault.seconds
+            elif fault is not None and not isinstance(fault, (PassThrough, Withhold)):
+                self.counts.faults[fault.name] += 1
+            if delay > 0:
+                self.counts.faults["latency"] += 1
+            draws: list[float] = []
+            if entries is not None and fault is None and op in plan.operations and plan.withhold:
+                for table, kv in entries:
+                    key = (op, table, json.dumps(kv, sort_keys=True))
+                    self._seen[key] += 1
+                    draws.append(_unit("entry", plan.seed, *key, self._seen[key]))
+        withheld: set[int] = set()
+        if entries is None or isinstance(fault, (DropBefore, Throttle, ServerError)):
+            return fault, withheld, delay
+        # User predicates run outside the lock: they may be slow or raise.
+        withheld.update(i for i, e in enumerate(entries) if any(p(*e) for p in always))
+        withheld.update(i for i, u in enumerate(draws) if u < plan.withhold)
+        if isinstance(fault, Withhold) and fault.predicate is not None:
+            withheld.update(i for i, e in enumerate(entries) if fault.predicate(*e))
+        elif isinstance(fault, Withhold):
+            count = min(len(entries), math.ceil(fault.fraction * len(entries)))
+            withheld.update(random.Random(repr(occurrence)).sample(range(len(entries)), count))
+        return fault, withheld, delay
+
+    def _count_withheld(self, op: str, count: int, *, everything: bool) -> None:
+        with self._lock:
+            self.counts.withheld[op] += count
+            self.counts.faults["all_withheld" if everything else "withhold"] += 1
+
+    def _batch_get(
+        self,
+        h: _Handler,
+        body: bytes,
+        request: dict[str, Any],
+        entries: list[tuple[str, dict[str, Any]]],
+        withheld: set[int],
+    ) -> Response:
+        # The full request goes upstream (reads are harmless) so that invalid requests get
+        # the server's own errors; the withheld keys are then cut out of its answer.
+        status, headers, data = self._forward(h, body)
+        if status != 200:
+            return status, headers, data
+        if len(withheld) == len(entries):
+            self._count_withheld("BatchGetItem", len(entries), everything=True)
+            return 400, [], error_body(THROUGHPUT, THROUGHPUT_MESSAGE)
+        answer = json.loads(data)
+        responses = answer.setdefault("Responses", {})
+        unprocessed = answer.get("UnprocessedKeys") or {}
+        offset = 0
+        for table, spec in request["RequestItems"].items():
+            keys = spec["Keys"]
+            flags = [offset + j in withheld for j in range(len(keys))]
+            offset += len(keys)
+            if not any(flags):
+                continue
+            kept = [k for k, w in zip(keys, flags, strict=True) if not w]
+            names = sorted({name for key in keys for name in key})
+            items = responses.get(table, [])
+            entry = unprocessed.setdefault(table, {**spec, "Keys": []})
+            if all(all(n in item for n in names) for item in items):
+                # Keep as many copies per key as kept keys ask for ("-0" and "0.000" are
+                # one item asked twice).
+                wanted = Counter(canonical_key(k, names) for k in kept)
+                responses[table] = []
+                for item in items:
+                    ck = canonical_key(item, names)
+                    if wanted[ck] > 0:
+                        wanted[ck] -= 1
+                        responses[table].append(item)
+            else:  # a projection left key attributes out: ask again for the kept keys only
+                responses[table] = []
+                if kept:
+                    sub = {"RequestItems": {table: {**spec, "Keys": kept}}}
+                    status, _, again = self._forward(h, _dumps(sub))
+                    if status != 200:
+                        raise ValueError(f"re-read of kept keys failed: {again[:300]!r}")
+                    refetched = json.loads(again)
+                    responses[table] = refetched.get("Responses", {}).get(table, [])
+                    more = refetched.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+                    entry["Keys"].extend(more)
+            present = {canonical_key(k, names) for k in entry["Keys"]}
+            entry["Keys"].extend(
+                k
+                for k, w in zip(keys, flags, strict=True)
+                if w and canonical_key(k, names) not in present
+            )
+        answer["UnprocessedKeys"] = unprocessed
+        self._count_withheld("BatchGetItem", len(withheld), everything=False)
+        return 200, headers, _dumps(answer)
+
+    def _batch_write(
+        self,
+        h: _Handler,
+        request: dict[str, Any],
+        entries: list[tuple[str, dict[str, Any]]],
+        withheld: set[int],
+    ) -> Response:
+        # Withheld writes are really not performed, so they never reach the server; the
+        # limits it would have rejected the whole request for are checked here first.
+        invalid = self._validate_writes(h, request, entries)
+        if invalid is not None:
+            return invalid
+        remaining: dict[str, list[Any]] = {}
+        unprocessed: dict[str, list[Any]] = {}
+        index = 0
+        for table, reqs in request["RequestItems"].items():
+            kept = []
+            for req in reqs:
+                (unprocessed.setdefault(table, []) if index in withheld else kept).append(req)
+                index += 1
+            if kept or not reqs:  # an empty list was sent as such: the server rejects it
+                remaining[table] = kept
+        if not remaining:
+            self._count_withheld("BatchWriteItem", len(entries), everything=True)
+            return 400, [], error_body(THROUGHPUT, THROUGHPUT_MESSAGE)
+        status, headers, data = self._forward(h, _dumps({**request, "RequestItems": remaining}))
+        if status != 200:
+            return status, headers, data
+        answer = json.loads(data)
+        merged = answer.get("UnprocessedItems") or {}
+        for table, reqs in unprocessed.items():
+            merged.setdefault(table, []).extend(reqs)
+        answer["UnprocessedItems"] = merged
+        self._count_withheld("BatchWriteItem", len(withheld), everything=False)
+        return 200, headers, _dumps(answer)
+
+    def _validate_writes(
+        self, h: _Handler, request: dict[str, Any], entries: list[tuple[str, dict[str, Any]]]
+    ) -> Response | None:
+        """DynamoDB Local's checks, in its order: >25 requests, missing table, duplicates."""
+        if len(entries) > 25:
+            return 400, [], error_body(VALIDATION, TOO_MANY_WRITES, "Message")
+        for table in request["RequestItems"]:
+            names_or_error = self._table_key_names(h, table)
+            if not isinstance(names_or_error, list):
+                return names_or_error
+            seen: set[tuple[Any, ...]] = set()
+            for name, kv in entries:
+                if name != table or not all(n in kv for n in names_or_error):
+                    continue  # a missing key attribute is the server's to report
+                key = canonical_key(kv, names_or_error)
+                if key in seen:
+                    return 400, [], error_body(VALIDATION, DUPLICATE_KEYS, "Message")
+                seen.add(key)
+        return None
+
+    def _table_key_names(self, h: _Handler, table: str) -> list[str] | Response:
+        """The table's key attribute names (DescribeTable, cached), or the server's error."""
+        found = _CREDENTIAL.search(h.headers.get("Authorization", ""))
+        cache_key = (found.group(1), found.group(2), table) if found else ("", "", table)
+        with self._lock:
+            names = self._key_names.get(cache_key)
+        if names is not None:
+            return names
+        extra = {"X-Amz-Target": TARGET_PREFIX + "DescribeTable"}
+        status, headers, data = self._forward(h, _dumps({"TableName": table}), extra)
+        if status != 200:
+            return status, headers, data
+        names = [k["AttributeName"] for k in json.loads(data)["Table"]["KeySchema"]]
+        with self._lock:
+            self._key_names[cache_key] = names
+        return names
+
+    # --- upstream and replies --------------------------------------------------------------
+    def _forward(self, h: _Handler, body: bytes, extra: dict[str, str] | None = None) -> Response:
+        """Send ``body`` upstream on this handler's own connection; return the answer."""
+        headers = {k: v for k, v in h.headers.items() if k.lower() in FORWARD_HEADERS}
+        headers.update(extra or {})
+        headers["Accept-Encoding"] = "identity"  # we may need to read and rewrite the body
+        headers["Content-Length"] = str(len(body))
+        conn = h.upstream
+        # A pooled connection the server closed while idle reads as "readable" (EOF).
+        if conn is not None and (conn.sock is None or select.select([conn.sock], [], [], 0)[0]):
+            conn.close()
+            conn = None
+        if conn is None:
+            conn = h.upstream = http.client.HTTPConnection(
+                *self._upstream_addr, timeout=self._timeout
+            )
+        try:
+            conn.request("POST", h.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+        except BaseException:
+            conn.close()
+            h.upstream = None
+            raise
+        if resp.will_close:
+            conn.close()
+            h.upstream = None
+        return resp.status, resp.getheaders(), data
+
+    def _reply(self, h: _Handler, response: Response) -> None:
+        status, headers, body = response
+        h.send_response(status)
+        names = set()
+        for key, value in headers:
+            if key.lower() not in _OWN_HEADERS:
+                h.send_header(key, value)
+                names.add(key.lower())
+        if "content-type" not in names:
+            h.send_header("Content-Type", JSON_TYPE)
+        if "x-amzn-requestid" not in names:
+            h.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        # botocore checks this CRC (retrying on mismatch), so it must match the body we send.
+        h.send_header("x-amz-crc32", str(zlib.crc32(body) & 0xFFFFFFFF))
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
