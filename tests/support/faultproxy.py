@@ -36,16 +36,16 @@ if TYPE_CHECKING:
 
     Predicate = Callable[[str, dict[str, Any]], bool]
     Response = tuple[int, list[tuple[str, str]], bytes]
+    Entries = list[tuple[str, dict[str, Any]]]  # (table, key or item), in request order
 
 TARGET_PREFIX = "DynamoDB_20120810."
 BATCH_OPS = frozenset({"BatchGetItem", "BatchWriteItem"})
 JSON_TYPE = "application/x-amz-json-1.0"
 # Request headers relayed upstream; DynamoDB Local reads the access key and region from
 # Authorization (to pick the table namespace) but never checks the signature.
-FORWARD_HEADERS = frozenset(
-    "content-type x-amz-target authorization x-amz-date x-amz-security-token "
-    "x-amz-content-sha256 user-agent amz-sdk-invocation-id amz-sdk-request".split()
-)
+FORWARD_HEADERS = frozenset(("content-type", "x-amz-target", "authorization", "x-amz-date"))
+FORWARD_HEADERS |= {"x-amz-security-token", "x-amz-content-sha256", "user-agent"}
+FORWARD_HEADERS |= {"amz-sdk-invocation-id", "amz-sdk-request"}
 # Response headers we recompute or that belong to one hop only.
 _OWN_HEADERS = frozenset(
     {"content-length", "x-amz-crc32", "transfer-encoding", "connection", "server", "date"}
@@ -145,12 +145,11 @@ _CANNED: dict[type[Fault], Response] = {
 
 @dataclass
 class Counts:
-    """What the proxy saw. Each field maps a name to a count (0 when never seen).
+    """What the proxy saw, as Counters (0 when never seen).
 
     ``requests``, ``keys`` (BatchGetItem keys), ``items`` (BatchWriteItem requests) and
-    ``withheld`` are keyed by operation; ``faults`` by fault name (``throttle``,
-    ``server_error``, ``drop_before``, ``drop_after``, ``latency``, ``withhold`` for partial
-    answers, ``all_withheld`` for ProvisionedThroughputExceededException answers).
+    ``withheld`` are keyed by operation; ``faults`` by Fault.name, plus ``withhold`` (partial
+    answers) and ``all_withheld`` (ProvisionedThroughputExceededException answers).
     """
 
     requests: Counter[str] = field(default_factory=Counter)
@@ -181,9 +180,9 @@ def canonical_key(item: dict[str, Any], names: list[str]) -> tuple[Any, ...]:
     return tuple((name, _canon_value(item.get(name))) for name in names)
 
 
-def _entries(op: str, request: Any) -> list[tuple[str, dict[str, Any]]] | None:
+def _entries(op: str, request: Any) -> Entries | None:
     """(table, key or item) per BatchGetItem key / BatchWriteItem request; None if malformed."""
-    out: list[tuple[str, dict[str, Any]]] = []
+    out: Entries = []
     try:
         for table, spec in request["RequestItems"].items():
             if op == "BatchGetItem":
@@ -378,7 +377,7 @@ class FaultProxy:
         self._reply(h, response)
 
     def _decide(
-        self, op: str, body: bytes, entries: list[tuple[str, dict[str, Any]]] | None
+        self, op: str, body: bytes, entries: Entries | None
     ) -> tuple[Fault | None, set[int], float]:
         """Count the request; pick its fault, the indexes of withheld entries, its delay."""
         fault: Fault | None = None
@@ -386,9 +385,8 @@ class FaultProxy:
             plan, always = self._plan, list(self._always)
             self.counts.requests[op] += 1
             if entries is not None:
-                (self.counts.keys if op == "BatchGetItem" else self.counts.items)[op] += len(
-                    entries
-                )
+                counter = self.counts.keys if op == "BatchGetItem" else self.counts.items
+                counter[op] += len(entries)
             digest = hashlib.blake2b(body, digest_size=8).hexdigest()
             self._seen[op, digest] += 1
             occurrence = (plan.seed, op, digest, self._seen[op, digest])
@@ -433,12 +431,7 @@ class FaultProxy:
             self.counts.faults["all_withheld" if everything else "withhold"] += 1
 
     def _batch_get(
-        self,
-        h: _Handler,
-        body: bytes,
-        request: dict[str, Any],
-        entries: list[tuple[str, dict[str, Any]]],
-        withheld: set[int],
+        self, h: _Handler, body: bytes, request: Any, entries: Entries, withheld: set[int]
     ) -> Response:
         # The full request goes upstream (reads are harmless) so that invalid requests get
         # the server's own errors; the withheld keys are then cut out of its answer.
@@ -494,11 +487,7 @@ class FaultProxy:
         return 200, headers, _dumps(answer)
 
     def _batch_write(
-        self,
-        h: _Handler,
-        request: dict[str, Any],
-        entries: list[tuple[str, dict[str, Any]]],
-        withheld: set[int],
+        self, h: _Handler, request: Any, entries: Entries, withheld: set[int]
     ) -> Response:
         # Withheld writes are really not performed, so they never reach the server; the
         # limits it would have rejected the whole request for are checked here first.
@@ -529,9 +518,7 @@ class FaultProxy:
         self._count_withheld("BatchWriteItem", len(withheld), everything=False)
         return 200, headers, _dumps(answer)
 
-    def _validate_writes(
-        self, h: _Handler, request: dict[str, Any], entries: list[tuple[str, dict[str, Any]]]
-    ) -> Response | None:
+    def _validate_writes(self, h: _Handler, request: Any, entries: Entries) -> Response | None:
         """DynamoDB Local's checks, in its order: >25 requests, missing table, duplicates."""
         if len(entries) > 25:
             return 400, [], error_body(VALIDATION, TOO_MANY_WRITES, "Message")

@@ -1,0 +1,108 @@
+"""Shared fixtures: DynamoDB backends (moto, DynamoDB Local) and the fault proxy."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.support.ddblocal import DynamoDBLocal, make_client
+from tests.support.faultproxy import FaultProxy
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ALL_BACKENDS = ("moto", "dynamodb-local")
+# Fixtures that talk to DynamoDB Local over HTTP: moto's mock_aws would swallow their traffic.
+_LOCAL_FIXTURES = frozenset({"ddb_local", "proxy", "proxy_client", "direct_client"})
+_DYNAMODB_FIXTURES = _LOCAL_FIXTURES | {"client", "backend"}
+
+
+def selected_backends() -> list[str]:
+    """The backends named in $DYNAMAP_BACKENDS (default: all of them)."""
+    raw = os.environ.get("DYNAMAP_BACKENDS", ",".join(ALL_BACKENDS))
+    chosen = [name.strip() for name in raw.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(ALL_BACKENDS))
+    if unknown or not chosen:
+        raise pytest.UsageError(
+            f"DYNAMAP_BACKENDS={raw!r}: choose from {', '.join(ALL_BACKENDS)} (comma-separated)"
+        )
+    return chosen
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a DynamoDB fixture as ``dynamodb``."""
+    for item in items:
+        if _DYNAMODB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.dynamodb)
+
+
+@pytest.fixture(scope="session")
+def ddb_local() -> Iterator[DynamoDBLocal]:
+    """One DynamoDB Local for the session, started the first time a test needs it.
+
+    A missing java/npm or a failed start raises, so those tests fail (never skip).
+    """
+    server = DynamoDBLocal()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=selected_backends())
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend name: "moto" or "dynamodb-local" (restrict with $DYNAMAP_BACKENDS)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def client(backend: str, request: pytest.FixtureRequest) -> Iterator[DynamoDBClient]:
+    """A low-level DynamoDB client on ``backend``."""
+    if backend == "dynamodb-local":
+        server: DynamoDBLocal = request.getfixturevalue("ddb_local")
+        yield make_client(server.endpoint)
+        return
+    clash = sorted(_LOCAL_FIXTURES.intersection(request.fixturenames))
+    if clash:
+        pytest.fail(f"the moto backend intercepts all botocore traffic; it cannot run with {clash}")
+    from moto import mock_aws  # only the moto backend pays for importing moto
+
+    # Function scope on purpose: mock_aws patches ALL of botocore while active.
+    with mock_aws():
+        yield make_client(None)
+
+
+@pytest.fixture
+def table_prefix() -> str:
+    """A table-name prefix unique to this test (all tests share one DynamoDB Local)."""
+    return f"t{uuid.uuid4().hex[:8]}-"
+
+
+@pytest.fixture
+def proxy(ddb_local: DynamoDBLocal) -> Iterator[FaultProxy]:
+    """A started FaultProxy in front of DynamoDB Local, with no faults."""
+    with FaultProxy(ddb_local.endpoint) as fault_proxy:
+        yield fault_proxy
+
+
+@pytest.fixture
+def proxy_client(proxy: FaultProxy) -> DynamoDBClient:
+    """A client through ``proxy``, with few botocore retries so the library's own retry."""
+    return make_client(
+        proxy.endpoint,
+        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=10,
+    )
+
+
+@pytest.fixture
+def direct_client(ddb_local: DynamoDBLocal) -> DynamoDBClient:
+    """A client straight to DynamoDB Local, bypassing the proxy, to check the real state."""
+    return make_client(ddb_local.endpoint)
