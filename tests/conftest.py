@@ -93,7 +93,10 @@ def proxy(ddb_local: DynamoDBLocal) -> Iterator[FaultProxy]:
 
 @pytest.fixture
 def proxy_client(proxy: FaultProxy) -> DynamoDBClient:
-    """A client through ``proxy``, with few botocore retries so the library's own retry."""
+    """A client through ``proxy`` with few botocore retries, so the library's own retry.
+
+    botocore's ``max_attempts`` counts retries: this is up to 3 attempts per call.
+    """
     return make_client(
         proxy.endpoint,
         retries={"max_attempts": 2, "mode": "standard"},

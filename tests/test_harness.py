@@ -145,7 +145,8 @@ def test_moto_is_only_active_in_moto_tests(direct_client: DynamoDBClient):
 
 def test_proxy_fixtures(proxy_client: DynamoDBClient, direct_client: DynamoDBClient, proxy):
     assert proxy_client.meta.endpoint_url == proxy.endpoint
-    assert proxy_client.meta.config.retries == {"max_attempts": 2, "mode": "standard"}
+    # botocore's max_attempts counts retries: 2 retries make 3 attempts in all.
+    assert proxy_client.meta.config.retries == {"total_max_attempts": 3, "mode": "standard"}
     assert direct_client.meta.endpoint_url != proxy.endpoint
     proxy_client.list_tables()
     assert proxy.counts.requests["ListTables"] == 1
