@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 BenchItem = _shared.BenchItem
 Key = tuple[str, str]
+MAX_ATTEMPTS = 10
 
 
 class DecimalAttribute(NumberAttribute):
@@ -120,7 +121,15 @@ class Contestant:
         self.client = client
         self.endpoint = endpoint
         self.table = ""
-        self.requests: dict[str, int] = {}
+        self.calls = 0  # HTTP requests sent to DynamoDB, retries included
+        self.count_calls(client)
+
+    def count_calls(self, client: Any) -> None:
+        """Count the requests `client` sends from now on in `self.calls`."""
+        client.meta.events.register("before-send.dynamodb", self._on_send)
+
+    def _on_send(self, **_: Any) -> None:
+        self.calls += 1
 
     def prepare(self, table_prefix: str, items: list[BenchItem]) -> Any:
         """Bind to table `table_prefix + "bench"` and turn `items` into this client's input."""
@@ -143,6 +152,7 @@ class Dynamap(Contestant):
         super().__init__(client, endpoint)
         self.concurrency = concurrency
         self.name = f"dynamap Session (concurrency={concurrency})"
+        self.prefix = ""
 
     def prepare(self, table_prefix: str, items: list[BenchItem]) -> Any:
         self.prefix = table_prefix
@@ -155,16 +165,13 @@ class Dynamap(Contestant):
         with self.session() as session:
             for instance in data:
                 session.put(instance)
-            report = session.flush()
-        self.requests["write"] = report.requests
+            session.flush()
 
     def read(self, keys: list[Key]) -> list[Any]:
         with self.session() as session:
             deferreds = [session.get(BenchItem, pk, sk) for pk, sk in keys]
-            report = session.flush()
-            results = [d.result() for d in deferreds]
-        self.requests["read"] = report.requests
-        return results
+            session.flush()
+            return [d.result() for d in deferreds]
 
 
 class PynamoDB(Contestant):
@@ -173,6 +180,7 @@ class PynamoDB(Contestant):
     def prepare(self, table_prefix: str, items: list[BenchItem]) -> Any:
         super().prepare(table_prefix, items)
         self.model = pynamo_model(self.table, self.endpoint)
+        self.count_calls(self.model._get_connection().connection.client)
         return [self.model(**instance.model_dump(exclude_none=True)) for instance in items]
 
     def write(self, data: list[PynamoModel]) -> None:
@@ -198,46 +206,46 @@ class RawBoto3(Contestant):
 
     def write(self, data: list[dict[str, Any]]) -> None:
         serialize = TypeSerializer().serialize
-        calls = 0
         for start in range(0, len(data), 25):
             puts = [
                 {"PutRequest": {"Item": {k: serialize(v) for k, v in item.items()}}}
                 for item in data[start : start + 25]
             ]
             pending: dict[str, Any] = {self.table: puts}
-            for attempt in range(10):
+            for attempt in range(MAX_ATTEMPTS):
+                backoff(attempt)
+                pending = self.client.batch_write_item(RequestItems=pending)["UnprocessedItems"]
                 if not pending:
                     break
-                time.sleep(0.05 * attempt)
-                pending = self.client.batch_write_item(RequestItems=pending)["UnprocessedItems"]
-                calls += 1
-            if pending:
-                raise RuntimeError("items still unprocessed after 10 attempts")
-        self.requests["write"] = calls
+            else:
+                raise RuntimeError(f"items still unprocessed after {MAX_ATTEMPTS} attempts")
 
     def read(self, keys: list[Key]) -> list[Any]:
         deserialize = TypeDeserializer().deserialize
         results = []
-        calls = 0
         for start in range(0, len(keys), 100):
             chunk = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys[start : start + 100]]
             pending: dict[str, Any] = {self.table: {"Keys": chunk}}
-            for attempt in range(10):
-                if not pending:
-                    break
-                time.sleep(0.05 * attempt)
+            for attempt in range(MAX_ATTEMPTS):
+                backoff(attempt)
                 response = self.client.batch_get_item(RequestItems=pending)
-                calls += 1
                 for item in response["Responses"].get(self.table, ()):
                     results.append({k: deserialize(v) for k, v in item.items()})
                 pending = response["UnprocessedKeys"]
-            if pending:
-                raise RuntimeError("keys still unprocessed after 10 attempts")
-        self.requests["read"] = calls
+                if not pending:
+                    break
+            else:
+                raise RuntimeError(f"keys still unprocessed after {MAX_ATTEMPTS} attempts")
         return results
 
     def to_model(self, result: Any) -> BenchItem:
         return BenchItem.model_validate(result)
+
+
+def backoff(attempt: int) -> None:
+    """Wait before a retry of unprocessed work (none before the first attempt)."""
+    if attempt:
+        time.sleep(0.05 * 2 ** (attempt - 1))
 
 
 def measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
@@ -261,7 +269,9 @@ def run_once(
     try:
         data = contestant.prepare(prefix, items)
         keys = [(item.pk, item.sk) for item in items]
+        contestant.calls = 0
         _, write_cpu, write_wall = measure(lambda: contestant.write(data))
+        write_calls, contestant.calls = contestant.calls, 0
         results, read_cpu, read_wall = measure(lambda: contestant.read(keys))
         check(contestant, items, results)
     finally:
@@ -272,8 +282,8 @@ def run_once(
         "write_items_per_s": count / write_wall,
         "read_cpu_us": read_cpu / count * 1e6,
         "read_items_per_s": count / read_wall,
-        "write_requests": contestant.requests.get("write", 0),
-        "read_requests": contestant.requests.get("read", 0),
+        "write_requests": write_calls,
+        "read_requests": contestant.calls,
     }
 
 

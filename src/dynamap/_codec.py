@@ -11,7 +11,7 @@ import enum
 import uuid
 from collections.abc import Callable, Mapping, Sequence, Set
 from decimal import Decimal
-from typing import Any, get_args, get_origin
+from typing import Any, cast, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -62,6 +62,7 @@ def _set_av(values: Set[Any]) -> AttributeValue | None:
     if not values:
         return None
     sample = next(iter(values))
+    conv: Callable[[Any], Any]
     if isinstance(sample, str):
         kind, conv = "SS", _str_value
     elif isinstance(sample, bytes | bytearray):
@@ -101,16 +102,20 @@ def encode_any(value: Any) -> AttributeValue:
         return {"S": str(value)}
     if isinstance(value, int | float | Decimal):
         return {"N": _number_wire(value)}
+    # isinstance() on an Any leaves pyright with Unknown element types; the values are Any.
     if isinstance(value, bytes | bytearray | memoryview):
-        return {"B": bytes(value)}
+        return {"B": bytes(value)}  # pyright: ignore[reportUnknownArgumentType]
     if isinstance(value, BaseModel):
         return {"M": encoder_for_model(type(value))(value)}
     if isinstance(value, Mapping):
-        return {"M": {_map_key(k): encode_any(v) for k, v in value.items()}}
+        mapping: Mapping[Any, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        return {"M": {_map_key(k): encode_any(v) for k, v in mapping.items()}}
     if isinstance(value, Set):
-        return _set_av(value) or {"L": []}
+        members: Set[Any] = value  # pyright: ignore[reportUnknownVariableType]
+        return _set_av(members) or {"L": []}
     if isinstance(value, list | tuple):
-        return {"L": [encode_any(v) for v in value]}
+        elements: Sequence[Any] = value  # pyright: ignore[reportUnknownVariableType]
+        return {"L": [encode_any(v) for v in elements]}  # pyright: ignore[reportUnknownVariableType]
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return {"S": value.isoformat()}
     if isinstance(value, uuid.UUID):
@@ -213,14 +218,17 @@ def compile_encoder(tp: Any) -> Encoder:
             return lambda v: {"S": v.isoformat()}
         if issubclass(origin, uuid.UUID):
             return lambda v: {"S": str(v)}
-        if _model_class(origin) is not None:
-            model_encoder = encoder_for_model(origin)
+        nested = _model_class(origin)
+        if nested is not None:
+            model_encoder = encoder_for_model(nested)
             return lambda v: {"M": model_encoder(v)}
         if issubclass(origin, Set):
             return _compile_set_encoder(args[0] if args else Any)
         if issubclass(origin, Mapping):
-            if args and strip_annotated(args[0]) not in (str, Any) and not (
-                isinstance(strip_annotated(args[0]), type) and issubclass(args[0], str)
+            if (
+                args
+                and strip_annotated(args[0]) not in (str, Any)
+                and not (isinstance(strip_annotated(args[0]), type) and issubclass(args[0], str))
             ):
                 raise UnsupportedTypeError(
                     f"DynamoDB map keys must be str, not {type_name(args[0])}"
@@ -254,7 +262,9 @@ def _compile_set_encoder(element: Any) -> Encoder:
     if element is Any:
         return lambda v: _set_av(v)
     values = literal_values(element)
-    base: Any = type(values[0]) if values else element
+    base: Any = element
+    if values:
+        base = type(cast(object, values[0]))
     if isinstance(base, type) and issubclass(base, enum.Enum):
         return lambda v: _set_av({m.value for m in v})
     if isinstance(base, type) and issubclass(base, str):
@@ -290,11 +300,12 @@ def compile_decoder(tp: Any) -> Decoder:
         if issubclass(origin, Set) and args:
             element = number_kind(strip_optional(args[0]))
             if element is not None:
-                conv: Callable[[str], Any] = {
+                converters: dict[type, Callable[[str], Any]] = {
                     int: _int_from_wire,
                     float: float,
                     Decimal: Decimal,
-                }[element]
+                }
+                conv = converters[element]
                 return lambda av: _number_set(av, conv)
         if (
             issubclass(origin, Sequence)

@@ -22,19 +22,22 @@ class SortKey:
     """Marks the table's sort (range) key: `sk: Annotated[str, SortKey()]`."""
 
 
-class _Index:
-    """Shared behaviour of the index declarations."""
+class IndexDeclaration:
+    """Shared behaviour of GlobalIndex and LocalIndex."""
 
     kind = ""
 
     def __init__(self, *, name: str | None, projection: IndexProjection) -> None:
-        if isinstance(projection, str):
-            if projection not in ("ALL", "KEYS_ONLY"):
-                raise ValueError(
-                    f"index projection must be 'ALL', 'KEYS_ONLY' or a list of field names, "
-                    f"got {projection!r}"
-                )
-            self.projection: Literal["ALL", "KEYS_ONLY"] | tuple[str, ...] = projection
+        self.projection: Literal["ALL", "KEYS_ONLY"] | tuple[str, ...]
+        if projection == "ALL":
+            self.projection = "ALL"
+        elif projection == "KEYS_ONLY":
+            self.projection = "KEYS_ONLY"
+        elif isinstance(projection, str):
+            raise ValueError(
+                f"index projection must be 'ALL', 'KEYS_ONLY' or a list of field names, "
+                f"got {projection!r}"
+            )
         else:
             self.projection = tuple(projection)
         self._name = name
@@ -52,7 +55,7 @@ class _Index:
         return self._name
 
 
-class GlobalIndex(_Index):
+class GlobalIndex(IndexDeclaration):
     """A global secondary index, declared as a `ClassVar` on a model.
 
     ```python
@@ -86,7 +89,7 @@ class GlobalIndex(_Index):
         )
 
 
-class LocalIndex(_Index):
+class LocalIndex(IndexDeclaration):
     """A local secondary index: the table's partition key with another sort key.
 
     ```python

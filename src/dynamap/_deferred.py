@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 from ._errors import DynamapError
 
-__all__ = ["Deferred"]
+__all__ = ["Deferred", "fail", "resolve"]
 
 M = TypeVar("M")
 
@@ -43,14 +43,19 @@ class Deferred(Generic[M]):
             raise DynamapError("this read was never sent: its session closed before a flush")
         return self._value  # type: ignore[return-value]
 
-    def _resolve(self, value: M | None) -> None:
-        self._value = value
-        self._error = None
-        self._flush = None
-
-    def _fail(self, error: DynamapError) -> None:
-        self._error = error
-
     def __repr__(self) -> str:
         state = "pending" if not self.done else ("failed" if self._error else repr(self._value))
         return f"<Deferred {state}>"
+
+
+# The session settles deferreds through these functions, keeping them off the public class.
+def resolve(deferred: Deferred[M], value: M | None) -> None:
+    """Settle `deferred` with a value (an instance, or None for a missing item)."""
+    deferred._value = value  # pyright: ignore[reportPrivateUsage]
+    deferred._error = None  # pyright: ignore[reportPrivateUsage]
+    deferred._flush = None  # pyright: ignore[reportPrivateUsage]
+
+
+def fail(deferred: Deferred[M], error: DynamapError) -> None:
+    """Settle `deferred` with an error that `result()` raises."""
+    deferred._error = error  # pyright: ignore[reportPrivateUsage]

@@ -61,7 +61,7 @@ class WriteUnit:
 
     @property
     def kind(self) -> Literal["put", "delete"]:
-        """"put" or "delete"."""
+        """ "put" or "delete"."""
         return "put" if "PutRequest" in self.request else "delete"
 
 
@@ -96,7 +96,7 @@ class EngineStats:
 
     requests: int = 0
     retries: int = 0
-    capacity: dict[str, float] = field(default_factory=dict)
+    capacity: dict[str, float] = field(default_factory=dict[str, float])
 
 
 class _Queue:
@@ -235,24 +235,28 @@ class FlushEngine:
     def on_response(self, request: BatchRequest, response: dict[str, Any], now: float) -> None:
         """Account for a successful answer: results, unprocessed work, consumed capacity."""
         self._in_flight -= 1
-        for cap in response.get("ConsumedCapacity") or ():
+        capacity: list[dict[str, Any]] = response.get("ConsumedCapacity") or []
+        for cap in capacity:
             table = cap.get("TableName", "?")
             self.stats.capacity[table] = self.stats.capacity.get(table, 0.0) + float(
                 cap.get("CapacityUnits", 0.0)
             )
         pending = {unit.ident: unit for unit in request.units}
         if request.operation == "BatchGetItem":
-            for table, entry in (response.get("UnprocessedKeys") or {}).items():
+            unprocessed: dict[str, dict[str, Any]] = response.get("UnprocessedKeys") or {}
+            responses: dict[str, list[dict[str, Any]]] = response.get("Responses") or {}
+            for table, entry in unprocessed.items():
                 for key in entry.get("Keys", ()):
                     self._retry(pending.pop(self.key_of(table, key), None), now)
-            for table, found in (response.get("Responses") or {}).items():
+            for table, found in responses.items():
                 for item in found:
                     ident = self.key_of(table, item)
                     if pending.pop(ident, None) is not None:
                         self.found[ident] = item
             self.missing.update(pending)  # asked, answered, and absent
         else:
-            for table, requests in (response.get("UnprocessedItems") or {}).items():
+            undone: dict[str, list[dict[str, Any]]] = response.get("UnprocessedItems") or {}
+            for table, requests in undone.items():
                 for write in requests:
                     body = write.get("PutRequest", {}).get("Item") or write["DeleteRequest"]["Key"]
                     self._retry(pending.pop(self.key_of(table, body), None), now)

@@ -40,8 +40,8 @@ class ItemTooLargeError(EncodeError):
 
     def __init__(self, message: str, *, size: int, limit: int) -> None:
         super().__init__(message)
-        self.size = size
-        self.limit = limit
+        self.size: int = size
+        self.limit: int = limit
 
 
 class InvalidKeyError(DynamapError, ValueError):
@@ -78,9 +78,9 @@ class RequestRejectedError(FlushError):
         unprocessed: Sequence[Any] = (),
     ) -> None:
         super().__init__(message, unprocessed=unprocessed)
-        self.operation = operation
-        self.tables = list(tables)
-        self.code = code
+        self.operation: str = operation
+        self.tables: list[str] = list(tables)
+        self.code: str = code
 
 
 class TableNotFoundError(RequestRejectedError):

@@ -8,12 +8,12 @@ import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from ._codec import Item
-from ._declare import GlobalIndex, LocalIndex, PartitionKey, SortKey, _Index
+from ._declare import GlobalIndex, LocalIndex, PartitionKey, SortKey, IndexDeclaration
 from ._errors import EncodeError, InvalidKeyError, ModelDefinitionError
 from ._modelcodec import ModelCodec, codec_for
 from ._names import Projection, render_projection
@@ -35,7 +35,7 @@ class Model(BaseModel):
     one is set, otherwise under their Python name; instances accept either.
     """
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -183,7 +183,9 @@ class ModelInfo:
                 f"{where}: the {role} must be str, int, Decimal or bytes (DynamoDB S, N or B), "
                 f"not {type_name(annotation)}"
             )
-        full = Annotated[(annotation, *info.metadata)] if info.metadata else annotation
+        # Keep constraints (e.g. min_length) so key values given to get() are checked too.
+        args = (annotation, *info.metadata)
+        full: Any = cast(Any, Annotated)[args] if info.metadata else annotation
         return KeyAttr(field, self.attr_by_name[field], key_type, TypeAdapter(full))
 
     def key_from_values(self, values: tuple[Any, ...]) -> tuple[Item, CanonicalKey]:
@@ -218,10 +220,10 @@ class ModelInfo:
     # -- indexes ----------------------------------------------------------------------------
 
     def _resolve_indexes(self) -> tuple[ResolvedIndex, ...]:
-        declared: dict[str, _Index] = {}
+        declared: dict[str, IndexDeclaration] = {}
         for klass in reversed(self.model.__mro__):
             for value in vars(klass).values():
-                if isinstance(value, _Index):
+                if isinstance(value, IndexDeclaration):
                     declared[value.name] = value
         if declared and self.table is None:
             return ()
@@ -235,7 +237,7 @@ class ModelInfo:
             )
         return resolved
 
-    def _field_of(self, index: _Index, ref: str) -> str:
+    def _field_of(self, index: IndexDeclaration, ref: str) -> str:
         if ref in self.attr_by_name:
             return ref
         for name, attr in self.attr_by_name.items():
@@ -245,7 +247,7 @@ class ModelInfo:
             f"{self.name}: index {index.name!r} names field {ref!r}, which {self.name} lacks"
         )
 
-    def _resolve_index(self, index: _Index) -> ResolvedIndex:
+    def _resolve_index(self, index: IndexDeclaration) -> ResolvedIndex:
         where = f"{self.name}: index {index.name!r}"
         if not _NAME_RE.fullmatch(index.name):
             raise ModelDefinitionError(
@@ -253,8 +255,9 @@ class ModelInfo:
             )
 
         def key(ref: str, role: str) -> KeyAttr:
-            return self._key_attr(self._field_of(index, ref), f"{role} of index {index.name!r}",
-                                  allow_optional=True)
+            return self._key_attr(
+                self._field_of(index, ref), f"{role} of index {index.name!r}", allow_optional=True
+            )
 
         if isinstance(index, GlobalIndex):
             kind: Literal["global", "local"] = "global"
@@ -264,9 +267,7 @@ class ModelInfo:
         else:
             assert isinstance(index, LocalIndex)
             if self.sort_key is None or self.partition_key is None:
-                raise ModelDefinitionError(
-                    f"{where}: a local index needs a table with a sort key"
-                )
+                raise ModelDefinitionError(f"{where}: a local index needs a table with a sort key")
             kind, pk, rcu, wcu = "local", self.partition_key, None, None
             sk = key(index.sort_key, "sort key")
         if isinstance(index.projection, tuple):
@@ -301,8 +302,8 @@ def scalar_key_type(tp: Any) -> KeyType | None:
     tp = strip_annotated(tp)
     values = literal_values(tp)
     if values is not None:
-        types = {scalar_key_type(type(v)) for v in values}
-        return types.pop() if len(types) == 1 else None
+        kinds: set[KeyType | None] = {scalar_key_type(type(cast(object, v))) for v in values}
+        return kinds.pop() if len(kinds) == 1 else None
     if not isinstance(tp, type) or issubclass(tp, bool):
         return None
     if issubclass(tp, str):
@@ -314,6 +315,10 @@ def scalar_key_type(tp: Any) -> KeyType | None:
     return None
 
 
+def _is_model_class(obj: object) -> bool:
+    return isinstance(obj, type) and issubclass(obj, Model) and obj is not Model
+
+
 _INFOS: dict[type[Model], ModelInfo] = {}
 _LOCK = threading.Lock()
 
@@ -322,7 +327,7 @@ def model_info(model: type[Model]) -> ModelInfo:
     """The compiled metadata of a model class (built once, then cached)."""
     info = _INFOS.get(model)
     if info is None:
-        if not (isinstance(model, type) and issubclass(model, Model)) or model is Model:
+        if not _is_model_class(model):
             raise ModelDefinitionError(f"{model!r} is not a dynamap Model subclass")
         with _LOCK:
             info = _INFOS.get(model)

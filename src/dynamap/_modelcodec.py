@@ -63,7 +63,9 @@ class ModelCodec:
                     f"{model.__qualname__}.{name}: unsupported type: {exc}"
                 ) from None
             attr = info.alias or name
-            fields.append(FieldCodec(name, attr, annotation, encode, decode, _wire_kind(annotation)))
+            fields.append(
+                FieldCodec(name, attr, annotation, encode, decode, _wire_kind(annotation))
+            )
         attrs = [f.attr for f in fields]
         duplicate = next((a for a in attrs if attrs.count(a) > 1), None)
         if duplicate is not None:
@@ -148,4 +150,3 @@ def codec_for(model: type[BaseModel]) -> ModelCodec:
                 codec = ModelCodec(model)
                 _CODECS[model] = codec
     return codec
-

@@ -46,8 +46,8 @@ class PlaceholderNames:
     placeholders handed out, so every entry is used by the expression that asked.
     """
 
-    names: dict[str, str] = field(default_factory=dict)  # placeholder -> attribute name
-    _by_attr: dict[str, str] = field(default_factory=dict)  # attribute name -> placeholder
+    names: dict[str, str] = field(default_factory=dict[str, str])  # placeholder -> attribute
+    _by_attr: dict[str, str] = field(default_factory=dict[str, str])  # attribute -> placeholder
 
     def ref(self, attr: str) -> str:
         """The token to write in an expression for attribute `attr`."""

@@ -18,7 +18,7 @@ class FlushReport:
     items_deleted: int = 0
     requests: int = 0
     retries: int = 0
-    consumed_capacity: dict[str, float] = field(default_factory=dict)
+    consumed_capacity: dict[str, float] = field(default_factory=dict[str, float])
 
     def __add__(self, other: FlushReport) -> FlushReport:
         capacity = dict(self.consumed_capacity)

@@ -52,11 +52,11 @@ def create_table_params(
     for key in info.key_attrs:
         definitions[key.attr] = key.type
     for index in info.indexes:
-        for key in (index.partition_key, index.sort_key):
-            if key is None:
+        for index_key in (index.partition_key, index.sort_key):
+            if index_key is None:
                 continue
-            if definitions.setdefault(key.attr, key.type) != key.type:
-                raise ValueError(f"{info.name}: attribute {key.attr!r} has two key types")
+            if definitions.setdefault(index_key.attr, index_key.type) != index_key.type:
+                raise ValueError(f"{info.name}: attribute {index_key.attr!r} has two key types")
 
     params: dict[str, Any] = {
         "TableName": table_prefix + table,

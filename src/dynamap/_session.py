@@ -10,13 +10,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import ValidationError
 from typing_extensions import Self
 
 from ._codec import Item
-from ._deferred import Deferred
+from ._deferred import Deferred, fail, resolve
 from ._engine import BatchRequest, FlushEngine, GetUnit, Ident, TableRead, Unit, WriteUnit
 from ._errors import (
     DecodeError,
@@ -57,7 +57,9 @@ class _Entry:
 class _PendingGet:
     key: Item
     consistent: bool
-    readers: dict[type[Model], Deferred[Any]] = field(default_factory=dict)
+    readers: dict[type[Model], Deferred[Any]] = field(
+        default_factory=dict[type[Model], "Deferred[Any]"]
+    )
 
 
 @dataclass(eq=False)
@@ -102,10 +104,10 @@ class Session:
             transport = Boto3Transport(client)
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self.transport = transport
-        self.table_prefix = table_prefix
-        self.concurrency = concurrency
-        self.retry = retry or RetryPolicy()
+        self.transport: Transport = transport
+        self.table_prefix: str = table_prefix
+        self.concurrency: int = concurrency
+        self.retry: RetryPolicy = retry or RetryPolicy()
         self._rng = rng or random.Random()
         self._clock = clock
         self._sleep = sleep
@@ -142,7 +144,7 @@ class Session:
         never = DynamapError("this read was never sent: its session closed before a flush")
         for pending in self._gets.values():
             for deferred in pending.readers.values():
-                deferred._fail(never)
+                fail(deferred, never)
         self._gets.clear()
         self._writes.clear()
         if self._pool is not None:
@@ -180,14 +182,14 @@ class Session:
         ident = (table, canonical)
         entry = self._identity.get((model, canonical))
         if entry is not None:
-            return self._ready(entry.instance)
+            return self._ready(cast(M, entry.instance))
         if ident in self._deleted:
             return self._ready(None)
         write = self._writes.get(ident)
         if write is not None and write.operation == "put":
             # Another model of the same table was put: read this one from that item.
             item = write.info.codec.encode(write.instance)
-            return self._ready(self._load(info, ident, item))
+            return self._ready(cast(M, self._load(info, ident, item)))
         pending = self._gets.get(ident)
         if pending is None:
             pending = self._gets[ident] = _PendingGet(wire_key, consistent)
@@ -200,7 +202,7 @@ class Session:
     @staticmethod
     def _ready(value: M | None) -> Deferred[M]:
         deferred: Deferred[M] = Deferred()
-        deferred._resolve(value)
+        resolve(deferred, value)
         return deferred
 
     def put(self, instance: Model) -> None:
@@ -377,18 +379,19 @@ class Session:
             for model, deferred in gets[ident].readers.items():
                 existing = self._identity.get((model, ident[1]))
                 if existing is not None:
-                    deferred._resolve(existing.instance)
+                    resolve(deferred, existing.instance)
                     continue
                 info = model_info(model)
                 try:
-                    deferred._resolve(self._load(info, ident, item))
+                    resolve(deferred, self._load(info, ident, item))
                 except ValidationError as exc:
-                    deferred._fail(
-                        DecodeError(f"{info.name} item {ident[1]!r} in {ident[0]!r}: {exc}")
+                    fail(
+                        deferred,
+                        DecodeError(f"{info.name} item {ident[1]!r} in {ident[0]!r}: {exc}"),
                     )
         for ident in engine.missing:
             for deferred in gets[ident].readers.values():
-                deferred._resolve(None)
+                resolve(deferred, None)
         puts = deletes = 0
         for unit in engine.written:
             if unit.kind == "delete":
@@ -412,10 +415,10 @@ class Session:
         if engine.fatal is None and not unfinished:
             return report
         error = self._flush_error(engine, unfinished, writes, report)
-        for unit in unfinished:
-            if isinstance(unit, GetUnit):
-                for deferred in gets[unit.ident].readers.values():
-                    deferred._fail(error)
+        for undone in unfinished:
+            if isinstance(undone, GetUnit):
+                for deferred in gets[undone.ident].readers.values():
+                    fail(deferred, error)
         raise error
 
     def _flush_error(

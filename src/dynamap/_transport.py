@@ -13,9 +13,9 @@ class TransportError(Exception):
 
     def __init__(self, code: str, message: str, status: int | None = None) -> None:
         super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
+        self.code: str = code
+        self.message: str = message
+        self.status: int | None = status
 
 
 @runtime_checkable
@@ -38,7 +38,7 @@ class Boto3Transport:
     """A Transport over a boto3 DynamoDB low-level client (thread-safe, like the client)."""
 
     def __init__(self, client: Any) -> None:
-        self.client = client
+        self.client: Any = client
         self._methods: dict[str, Any] = {}
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -163,6 +164,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on ``port`` on any interface (DynamoDB Local binds 0.0.0.0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Like Jetty, ignore TIME_WAIT leftovers; a listening socket still makes bind fail.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))  # a probe only: never listens
+        except OSError:
+            return False
+        return True
+
+
 def _probe(port: int, timeout: float = 2.0) -> bool:
     """Whether ListTables answers 200 on the port.
 
@@ -198,7 +211,8 @@ class DynamoDBLocal:
         stop_timeout: float = 10.0,
     ) -> None:
         self.directory = directory or install_dir()
-        self.port = port
+        self.requested_port = port
+        self.port: int | None = None  # set while running
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
         self.log_path: Path | None = None
@@ -241,16 +255,21 @@ class DynamoDBLocal:
         require_tool("java")
         install(self.directory)
         # A port chosen by free_port() can be taken before java binds it: retry on a new one.
-        attempts = 1 if self.port is not None else 3
+        attempts = 1 if self.requested_port is not None else 3
         for attempt in range(attempts):
-            port = self.port if self.port is not None else free_port()
+            port = self.requested_port or free_port()
+            if not port_is_free(port):
+                # Or the readiness probe would find whatever server already answers there.
+                if self.requested_port is not None:
+                    raise DynamoDBLocalError(f"port {port} is already in use")
+                continue
             try:
                 self._launch(port)
                 return self
             except DynamoDBLocalError:
                 if attempt == attempts - 1 or "Address already in use" not in self.log_tail():
                     raise
-        raise AssertionError("unreachable")
+        raise DynamoDBLocalError(f"no free port found in {attempts} tries")
 
     def _launch(self, port: int) -> None:
         logs = self.directory / "logs"
@@ -278,7 +297,7 @@ class DynamoDBLocal:
                     f"DynamoDB Local exited with code {code} during startup "
                     f"(log {self.log_path}):\n{self.log_tail()}"
                 )
-            if _probe(port):
+            if _probe(port) and self._proc.poll() is None:
                 return
             if time.monotonic() > deadline:
                 self.stop()
@@ -298,6 +317,7 @@ class DynamoDBLocal:
     def stop(self) -> None:
         """Stop the server by its PID: terminate, wait, kill if it lingers."""
         proc, self._proc = self._proc, None
+        self.port = None
         atexit.unregister(self.stop)
         if proc is None:
             return
@@ -348,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "install":
             print(install())
             return 0
+        # SIGTERM (e.g. from a process manager) stops the server as cleanly as Ctrl-C does.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         with DynamoDBLocal(port=args.port) as server:
             print(f"DynamoDB Local {VERSION} at {server.endpoint} (pid {server.pid})", flush=True)
             print(f"credentials {ACCESS_KEY}/{SECRET_KEY}, region {REGION}; Ctrl-C stops it")
