@@ -4,7 +4,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 echo "== ruff check";        ruff check src tests examples bench
 echo "== ruff format";       ruff format --check src tests examples bench
-echo "== mypy --strict src"; mypy --strict src
+echo "== mypy --strict"; mypy --strict src tests/typing
 echo "== pyright";           pyright src tests/typing
 echo "== pyright --verifytypes dynamap"
 # verifytypes cannot see through an editable install: check a real install of the package.

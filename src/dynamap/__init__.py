@@ -1,7 +1,7 @@
 """dynamap: a typed, batched, fault-tolerant data-mapper for Amazon DynamoDB on pydantic v2."""
 
-from ._deferred import Deferred
 from ._declare import GlobalIndex, IndexProjection, LocalIndex, PartitionKey, SortKey
+from ._deferred import Deferred
 from ._errors import (
     DecodeError,
     DynamapError,
@@ -20,9 +20,9 @@ from ._names import Projection
 from ._projection import projection
 from ._report import FlushReport, Unprocessed
 from ._retry import RetryPolicy
+from ._schema import create_table_params
 from ._session import KeyValue, Session
 from ._transport import Boto3Transport, Transport, TransportError
-from ._schema import create_table_params
 
 __version__ = "0.1.0"
 

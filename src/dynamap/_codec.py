@@ -142,7 +142,7 @@ def _number_from_wire(text: str) -> int | Decimal:
 def decode_any(av: AttributeValue) -> Any:
     """Decode an AttributeValue to plain Python (N -> int or Decimal, SS -> set, M -> dict...)."""
     for tag, value in av.items():
-        if tag == "S" or tag == "BOOL":
+        if tag in {"S", "BOOL"}:
             return value
         if tag == "N":
             return _number_from_wire(value)
@@ -260,7 +260,7 @@ def _element_encoder(tp: Any) -> Callable[[Any], AttributeValue]:
 def _compile_set_encoder(element: Any) -> Encoder:
     element = strip_optional(element)
     if element is Any:
-        return lambda v: _set_av(v)
+        return _set_av
     values = literal_values(element)
     base: Any = element
     if values:
@@ -274,7 +274,8 @@ def _compile_set_encoder(element: Any) -> Encoder:
     if number_kind(base) is not None:
         return lambda v: {"NS": [_number_wire(x) for x in v]} if v else None
     raise UnsupportedTypeError(
-        f"set[{type_name(element)}] has no DynamoDB representation (sets hold str, numbers or bytes)"
+        f"set[{type_name(element)}] has no DynamoDB representation "
+        "(sets hold str, numbers or bytes)"
     )
 
 
@@ -322,13 +323,13 @@ def _null_aware(decoder: Decoder) -> Decoder:
     return lambda av: None if "NULL" in av else decoder(av)
 
 
-def _int_from_wire(text: str) -> int:
+def _int_from_wire(text: str) -> int | Decimal:
     try:
         return int(text)
     except ValueError:
         value = Decimal(text)
         # A non-integral value is handed on as Decimal so pydantic reports it precisely.
-        return int(value) if value == value.to_integral_value() else value  # type: ignore[return-value]
+        return int(value) if value == value.to_integral_value() else value
 
 
 def _decode_int(av: AttributeValue) -> Any:

@@ -11,23 +11,22 @@ __all__ = ["Deferred", "fail", "resolve"]
 
 M = TypeVar("M")
 
-_PENDING = object()
-
 
 class Deferred(Generic[M]):
     """A read that resolves to an instance of `M`, or None when the item does not exist."""
 
-    __slots__ = ("_error", "_flush", "_value")
+    __slots__ = ("_error", "_flush", "_settled", "_value")
 
     def __init__(self, flush: Callable[[], object] | None = None) -> None:
         self._flush = flush
-        self._value: object = _PENDING
+        self._value: M | None = None
+        self._settled = False
         self._error: DynamapError | None = None
 
     @property
     def done(self) -> bool:
         """True once the read has been answered (or has failed)."""
-        return self._value is not _PENDING or self._error is not None
+        return self._settled or self._error is not None
 
     def result(self) -> M | None:
         """The instance, or None if there is no such item.
@@ -39,9 +38,9 @@ class Deferred(Generic[M]):
             self._flush()
         if self._error is not None:
             raise self._error
-        if self._value is _PENDING:
+        if not self._settled:
             raise DynamapError("this read was never sent: its session closed before a flush")
-        return self._value  # type: ignore[return-value]
+        return self._value
 
     def __repr__(self) -> str:
         state = "pending" if not self.done else ("failed" if self._error else repr(self._value))
@@ -52,6 +51,7 @@ class Deferred(Generic[M]):
 def resolve(deferred: Deferred[M], value: M | None) -> None:
     """Settle `deferred` with a value (an instance, or None for a missing item)."""
     deferred._value = value  # pyright: ignore[reportPrivateUsage]
+    deferred._settled = True  # pyright: ignore[reportPrivateUsage]
     deferred._error = None  # pyright: ignore[reportPrivateUsage]
     deferred._flush = None  # pyright: ignore[reportPrivateUsage]
 

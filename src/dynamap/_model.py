@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal, cast
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from ._codec import Item
-from ._declare import GlobalIndex, LocalIndex, PartitionKey, SortKey, IndexDeclaration
+from ._declare import GlobalIndex, IndexDeclaration, LocalIndex, PartitionKey, SortKey
 from ._errors import EncodeError, InvalidKeyError, ModelDefinitionError
 from ._modelcodec import ModelCodec, codec_for
 from ._names import Projection, render_projection

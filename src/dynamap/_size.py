@@ -29,7 +29,7 @@ def _value_size(av: dict[str, Any]) -> int:
             return _number_size(value)
         if tag == "B":
             return len(value)
-        if tag == "BOOL" or tag == "NULL":
+        if tag in {"BOOL", "NULL"}:
             return 1
         if tag == "SS":
             return sum(_text_size(v) for v in value)

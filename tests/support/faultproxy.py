@@ -498,7 +498,7 @@ class FaultProxy:
         unprocessed: dict[str, list[Any]] = {}
         index = 0
         for table, reqs in request["RequestItems"].items():
-            kept = []
+            kept: list[Any] = []
             for req in reqs:
                 (unprocessed.setdefault(table, []) if index in withheld else kept).append(req)
                 index += 1

@@ -68,8 +68,14 @@ class FakeDynamo:
                     responses.setdefault(table, []).append(dict(item))
         for found in responses.values():
             self.rng.shuffle(found)  # DynamoDB answers in no particular order
-        capacity = [{"TableName": t, "CapacityUnits": 0.5 * len(e["Keys"])} for t, e in requested.items()]
-        return {"Responses": responses, "UnprocessedKeys": unprocessed, "ConsumedCapacity": capacity}
+        capacity = [
+            {"TableName": t, "CapacityUnits": 0.5 * len(e["Keys"])} for t, e in requested.items()
+        ]
+        return {
+            "Responses": responses,
+            "UnprocessedKeys": unprocessed,
+            "ConsumedCapacity": capacity,
+        }
 
     def _write(self, params: dict[str, Any]) -> dict[str, Any]:
         requested = params["RequestItems"]
@@ -77,7 +83,9 @@ class FakeDynamo:
             raise self._reject("Too many items requested for the BatchWriteItem call")
         unprocessed: dict[str, list[dict[str, Any]]] = {}
         for table, writes in requested.items():
-            bodies = [w.get("PutRequest", {}).get("Item") or w["DeleteRequest"]["Key"] for w in writes]
+            bodies = [
+                w.get("PutRequest", {}).get("Item") or w["DeleteRequest"]["Key"] for w in writes
+            ]
             idents = [self.ident(table, b) for b in bodies]
             if len(set(idents)) != len(idents):
                 raise self._reject("Provided list of item keys contains duplicates")

@@ -246,7 +246,9 @@ everything = st.builds(
     ss=st.sets(text, max_size=4),
     ns_int=st.sets(ints, max_size=4),
     ns_float=st.sets(finite_floats, max_size=4),
-    ns_dec=st.sets(decimals, max_size=4).filter(lambda s: len({WIDE.normalize(d) for d in s}) == len(s)),
+    ns_dec=st.sets(decimals, max_size=4).filter(
+        lambda s: len({WIDE.normalize(d) for d in s}) == len(s)
+    ),
     bs=st.sets(st.binary(), max_size=4),
     lst=st.lists(ints, max_size=4),
     tup=st.tuples(text, ints),

@@ -40,7 +40,9 @@ def drain(e: FlushEngine, now: float = 0.0) -> list[Any]:
 
 
 def test_gets_are_chunked_by_100_and_pack_tables():
-    gets = [get_unit("a", f"k{i}") for i in range(150)] + [get_unit("b", f"k{i}") for i in range(100)]
+    gets = [get_unit("a", f"k{i}") for i in range(150)] + [
+        get_unit("b", f"k{i}") for i in range(100)
+    ]
     requests = drain(engine(gets=gets))
     assert [sum(len(e["Keys"]) for e in r.params["RequestItems"].values()) for r in requests] == [
         100,
@@ -52,9 +54,15 @@ def test_gets_are_chunked_by_100_and_pack_tables():
 
 
 def test_writes_are_chunked_by_25_across_tables():
-    writes = [put_unit("a", f"k{i}") for i in range(40)] + [put_unit("b", f"k{i}") for i in range(25)]
+    writes = [put_unit("a", f"k{i}") for i in range(40)] + [
+        put_unit("b", f"k{i}") for i in range(25)
+    ]
     requests = drain(engine(writes=writes))
-    assert [sum(len(v) for v in r.params["RequestItems"].values()) for r in requests] == [25, 25, 15]
+    assert [sum(len(v) for v in r.params["RequestItems"].values()) for r in requests] == [
+        25,
+        25,
+        15,
+    ]
     assert list(requests[1].params["RequestItems"]) == ["a", "b"]
 
 

@@ -40,7 +40,7 @@ def test_wire_forms():
     assert int_to_wire(-5) == "-5"
     assert float_to_wire(0.1) == "0.1"
     assert decimal_to_wire(Decimal("-0")) == "0"
-    with pytest.raises(EncodeError, match="bool is not a number|finite"):
+    with pytest.raises(EncodeError, match="finite"):
         float_to_wire(float("nan"))
     with pytest.raises(EncodeError, match="not a number"):
         canonical_number("abc")

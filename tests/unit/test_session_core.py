@@ -196,7 +196,9 @@ def test_pending_read_after_exception_says_it_was_never_sent():
 
 def test_key_errors_at_the_call():
     s = session(make())
-    with pytest.raises(InvalidKeyError, match=r"keyed by pk and sk: expected 2 key value\(s\), got 1"):
+    with pytest.raises(
+        InvalidKeyError, match=r"keyed by pk and sk: expected 2 key value\(s\), got 1"
+    ):
         s.get(User, "u1")
     with pytest.raises(InvalidKeyError, match=r"User\.pk is a key of DynamoDB type S; got int 5"):
         s.get(User, 5, "p")  # type: ignore[arg-type]
@@ -372,7 +374,9 @@ def test_validation_error_is_raised_with_table_and_operation():
     fake.errors = [TransportError("ValidationException", "bad thing", 400)]
     s = session(fake)
     s.put(User(pk="u1", sk="p", name="Ann"))
-    with pytest.raises(RequestRejectedError, match=r"BatchWriteItem on table 'users'.*bad thing") as info:
+    with pytest.raises(
+        RequestRejectedError, match=r"BatchWriteItem on table 'users'.*bad thing"
+    ) as info:
         s.flush()
     assert info.value.operation == "BatchWriteItem" and info.value.tables == ["users"]
     assert [u.key for u in info.value.unprocessed] == [{"pk": {"S": "u1"}, "sk": {"S": "p"}}]
