@@ -128,6 +128,8 @@ def _map_key(key: Any) -> str:
         key = key.value
     if not isinstance(key, str):
         raise EncodeError(f"DynamoDB map keys must be strings, got {key!r}")
+    if not key:
+        raise EncodeError("DynamoDB map keys cannot be empty strings")
     return str(key)
 
 

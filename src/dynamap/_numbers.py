@@ -61,7 +61,8 @@ def decimal_to_wire(value: Decimal) -> str:
 
 
 def _wire(value: Decimal) -> str:
-    return str(value) if value else "0"
+    # The spelling DynamoDB itself stores, so every backend keeps the same text.
+    return format(value, "f") if value else "0"
 
 
 def canonical_number(text: str) -> str:

@@ -28,7 +28,7 @@ from ._errors import (
     UnprocessedError,
 )
 from ._model import CanonicalKey, Model, ModelInfo, canonical_value, model_info
-from ._names import render_projection
+from ._names import Projection, render_projection
 from ._report import FlushReport, Unprocessed
 from ._retry import RetryPolicy
 from ._size import check_item_size
@@ -39,6 +39,7 @@ __all__ = ["KeyValue", "Session"]
 log = logging.getLogger("dynamap")
 
 M = TypeVar("M", bound=Model)
+_MAX_EXPRESSION = 4096  # DynamoDB's limit on any expression string, in bytes
 KeyValue = str | int | Decimal | bytes
 """A primary-key value: str (S), int or Decimal (N), bytes (B)."""
 
@@ -277,14 +278,22 @@ class Session:
         return table, tuple(canonical_value(item[a]) for a in attrs)
 
     def _plan_reads(self, gets: dict[Ident, _PendingGet]) -> dict[str, TableRead]:
-        attrs: dict[str, dict[str, None]] = {}
+        models: dict[str, dict[type[Model], None]] = {}
         consistent: dict[str, bool] = {}
         for (table, _), pending in gets.items():
-            names = attrs.setdefault(table, dict.fromkeys(self._table_keys[table][0]))
-            for model in pending.readers:
-                names.update(dict.fromkeys(model_info(model).attributes))
+            models.setdefault(table, {}).update(dict.fromkeys(pending.readers))
             consistent[table] = consistent.get(table, False) or pending.consistent
-        return {t: TableRead(render_projection(a), consistent[t]) for t, a in attrs.items()}
+        reads: dict[str, TableRead] = {}
+        for table, readers in models.items():
+            names = dict.fromkeys(self._table_keys[table][0])
+            for model in readers:
+                names.update(dict.fromkeys(model_info(model).attributes))
+            projection: Projection | None = render_projection(names)
+            if projection is not None and len(projection.expression.encode()) > _MAX_EXPRESSION:
+                # Too long to send (several wide views of one table): read whole items.
+                projection = None
+            reads[table] = TableRead(projection, consistent[table])
+        return reads
 
     def _plan_writes(self) -> dict[Ident, tuple[WriteUnit, _PendingWrite]]:
         """Encode every write before anything is sent, so bad data fails the flush early."""

@@ -195,6 +195,12 @@ def test_map_keys_must_be_strings():
         encode_any({1: "x"})
 
 
+def test_map_keys_cannot_be_empty():
+    """DynamoDB Local answers "Empty attribute name"; we refuse before sending."""
+    with pytest.raises(EncodeError, match="map keys cannot be empty"):
+        to_item(Everything(pk="e", sk=1, typed_map={"": 1.0}))
+
+
 def test_mixed_set_is_an_error():
     with pytest.raises(EncodeError, match="one type"):
         encode_any({"a", 1})
@@ -227,7 +233,7 @@ scalars = st.one_of(text, ints, st.booleans(), st.binary(), decimals, st.none())
 any_values = st.recursive(
     scalars,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        st.lists(inner, max_size=4), st.dictionaries(st.text(min_size=1, max_size=5), inner, max_size=4)
     ),
     max_leaves=12,
 )
@@ -254,8 +260,8 @@ everything = st.builds(
     tup=st.tuples(text, ints),
     anything=any_values,
     any_list=st.lists(any_values, max_size=3),
-    mapping=st.dictionaries(st.text(max_size=5), any_values, max_size=3),
-    typed_map=st.dictionaries(st.text(max_size=5), finite_floats, max_size=3),
+    mapping=st.dictionaries(st.text(min_size=1, max_size=5), any_values, max_size=3),
+    typed_map=st.dictionaries(st.text(min_size=1, max_size=5), finite_floats, max_size=3),
     nested=st.none() | st.builds(Address, city=text, zip=st.none() | ints),
     nested_list=st.lists(st.builds(Address, city=text), max_size=2),
     when=st.none() | st.datetimes(timezones=st.just(dt.timezone.utc)),
