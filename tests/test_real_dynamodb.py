@@ -27,8 +27,8 @@ from dynamap import (
 from dynamap._names import reserved_words
 from dynamap._size import MAX_ITEM_BYTES, item_size
 from tests.support.tables import create_tables
-from tests.unit.test_codec import everything, normalise
 from tests.unit.models import Everything
+from tests.unit.test_codec import everything, normalise
 
 
 class Account(Model, table="accounts"):
