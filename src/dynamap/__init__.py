@@ -17,6 +17,7 @@ from ._errors import (
 from ._item import from_item, to_item
 from ._model import Model
 from ._names import Projection
+from ._paths import AttrPath
 from ._projection import projection
 from ._report import FlushReport, Unprocessed
 from ._retry import RetryPolicy
@@ -27,6 +28,7 @@ from ._transport import Boto3Transport, Transport, TransportError
 __version__ = "0.1.0"
 
 __all__ = [
+    "AttrPath",
     "Boto3Transport",
     "DecodeError",
     "Deferred",

@@ -5,12 +5,14 @@ from __future__ import annotations
 import enum
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from typing_extensions import Self
 
 from ._codec import Item
 from ._declare import GlobalIndex, IndexDeclaration, LocalIndex, PartitionKey, SortKey
@@ -18,6 +20,7 @@ from ._errors import EncodeError, InvalidKeyError, ModelDefinitionError
 from ._modelcodec import ModelCodec, codec_for
 from ._names import Projection, render_projection
 from ._numbers import canonical_number
+from ._paths import AttrPath, path
 from ._types import is_optional, literal_values, strip_annotated, strip_optional, type_name
 
 __all__ = ["KeyAttr", "Model", "ModelInfo", "ResolvedIndex", "model_info"]
@@ -52,6 +55,15 @@ class Model(BaseModel):
             )
         # Explicitly set on every class so a subclass without table= is abstract again.
         cls.__dynamap_table__ = table
+
+    @classmethod
+    def path(cls, select: Callable[[Self], object]) -> AttrPath:
+        """The attribute path a selector reaches: `User.path(lambda u: u.address.city)`.
+
+        The selector is typed, so IDEs complete it and checkers check it; field
+        names become attribute names (aliases). Expressions build on these paths.
+        """
+        return path(cls, select)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

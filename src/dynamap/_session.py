@@ -28,7 +28,7 @@ from ._errors import (
     UnprocessedError,
 )
 from ._model import CanonicalKey, Model, ModelInfo, canonical_value, model_info
-from ._names import Projection, render_projection
+from ._names import render_projection
 from ._report import FlushReport, Unprocessed
 from ._retry import RetryPolicy
 from ._size import check_item_size
@@ -288,11 +288,10 @@ class Session:
             names = dict.fromkeys(self._table_keys[table][0])
             for model in readers:
                 names.update(dict.fromkeys(model_info(model).attributes))
-            projection: Projection | None = render_projection(names)
-            if projection is not None and len(projection.expression.encode()) > _MAX_EXPRESSION:
-                # Too long to send (several wide views of one table): read whole items.
-                projection = None
-            reads[table] = TableRead(projection, consistent[table])
+            projection = render_projection(names)
+            # Too long to send (several wide views of one table): read whole items.
+            too_long = len(projection.expression.encode()) > _MAX_EXPRESSION
+            reads[table] = TableRead(None if too_long else projection, consistent[table])
         return reads
 
     def _plan_writes(self) -> dict[Ident, tuple[WriteUnit, _PendingWrite]]:

@@ -17,6 +17,7 @@ from pydantic import Field
 from typing_extensions import assert_type
 
 from dynamap import (
+    AttrPath,
     Deferred,
     FlushReport,
     GlobalIndex,
@@ -77,3 +78,8 @@ def derived() -> None:
     item = to_item(User(pk="u", sk="p", name="n"))
     assert_type(from_item(User, item), User)
     assert_type(User.by_status, GlobalIndex)
+
+
+def paths() -> None:
+    assert_type(User.path(lambda u: u.user_id), AttrPath)
+    User.path(lambda u: u.nickname)  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownLambdaType]

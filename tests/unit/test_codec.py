@@ -233,7 +233,8 @@ scalars = st.one_of(text, ints, st.booleans(), st.binary(), decimals, st.none())
 any_values = st.recursive(
     scalars,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.text(min_size=1, max_size=5), inner, max_size=4)
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.text(min_size=1, max_size=5), inner, max_size=4),
     ),
     max_leaves=12,
 )

@@ -271,3 +271,37 @@ def test_validate_assignment_is_on():
     u = User(pk="a", sk="b", name="n")
     with pytest.raises(ValidationError):
         u.name = 3  # type: ignore[assignment]
+
+
+def test_paths_map_fields_to_attribute_names():
+    from pydantic import BaseModel as Plain
+
+    from dynamap import AttrPath, DynamapError
+    from dynamap._names import PlaceholderNames
+
+    class Line(Plain):
+        sku: str
+        qty: int = Field(default=0, alias="quantity")
+
+    class Cart(Model, table="carts"):
+        pk: Annotated[str, PartitionKey()]
+        lines: list[Line] = []
+        meta: dict[str, Line] = {}
+        extra: dict[str, int] = {}
+        user_id: str = Field(default="", alias="user-id")
+
+    assert Cart.path(lambda c: c.user_id) == AttrPath("user-id")
+    assert Cart.path(lambda c: c.lines[2].qty) == AttrPath("lines", 2, "quantity")
+    assert Cart.path(lambda c: c.meta["x"].sku) == AttrPath("meta", "x", "sku")
+    assert Cart.path(lambda c: c.extra["a-b"]) == AttrPath("extra", "a-b")
+    names = PlaceholderNames()
+    assert Cart.path(lambda c: c.lines[0].qty).render(names) == "#lines[0].quantity"
+    assert Cart.path(lambda c: c.user_id).render(names) == "#user_id"
+    assert Cart.path(lambda c: c.extra["x"]).render(names) == "extra.x"
+    assert names.names == {"#lines": "lines", "#user_id": "user-id"}
+    with pytest.raises(DynamapError, match="Cart has no field 'nope'"):
+        Cart.path(lambda c: c.nope)  # type: ignore[attr-defined]
+    with pytest.raises(DynamapError, match="indexed by int"):
+        Cart.path(lambda c: c.lines["k"])  # type: ignore[call-overload]
+    with pytest.raises(DynamapError, match="must return an attribute"):
+        Cart.path(lambda c: 3)
