@@ -82,4 +82,4 @@ def derived() -> None:
 
 def paths() -> None:
     assert_type(User.path(lambda u: u.user_id), AttrPath)
-    User.path(lambda u: u.nickname)  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownLambdaType]
+    User.path(lambda u: u.nickname)  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownLambdaType, reportUnknownMemberType]
