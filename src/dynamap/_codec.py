@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from ._errors import EncodeError
 from ._numbers import decimal_to_wire, float_to_wire, int_to_wire
+from ._size import number_size, value_size
 from ._types import is_union, literal_values, strip_annotated, strip_optional, type_name
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "decode_any",
     "encode_any",
     "number_kind",
+    "sized_any",
+    "sized_encoder",
 ]
 
 AttributeValue = dict[str, Any]
@@ -43,6 +46,7 @@ class UnsupportedTypeError(TypeError):
 
 
 _NULL: AttributeValue = {"NULL": True}
+_INT_FAST = 10**38
 
 
 # --- dynamic (runtime-typed) values: Any, unions, list/dict contents ----------------------
@@ -85,21 +89,104 @@ def _str_value(value: Any) -> str:
     return str(value)
 
 
-def encode_any(value: Any) -> AttributeValue:
-    """Encode a value by its runtime type (used for `Any`, unions and container contents)."""
-    if value is None:
-        return _NULL
+def _int_av(value: Any) -> AttributeValue:
+    # str() of a plain int is exact and needs no range check below 10**38.
+    if value.__class__ is int and -_INT_FAST < value < _INT_FAST:
+        return {"N": str(value)}
+    return {"N": _number_wire(value)}
+
+
+def sized_any(value: Any) -> tuple[AttributeValue, int]:
+    """Encode by runtime type, also returning the value's DynamoDB size in bytes.
+
+    Sizing while encoding saves a second walk over nested data for the 400 KB check.
+    """
     cls = value.__class__
     if cls is str:
-        return {"S": value}
+        return {"S": value}, len(value) if value.isascii() else len(value.encode())
     if cls is bool:
-        return {"BOOL": value}
-    if cls is int or cls is float or cls is Decimal:
-        return {"N": _number_wire(value)}
+        return {"BOOL": value}, 1
+    if cls is int and -_INT_FAST < value < _INT_FAST:
+        text = str(value)
+        return {"N": text}, number_size(text)
+    if cls is dict:
+        return _sized_map(value)
+    if cls is list or cls is tuple:
+        return _sized_list(value)
+    av = encode_any(value)
+    return av, value_size(av)
+
+
+def _sized_map(value: Any) -> tuple[AttributeValue, int]:
+    out: dict[str, AttributeValue] = {}
+    size = 3
+    for key, v in value.items():
+        k = key if key.__class__ is str and key else _map_key(key)
+        if v.__class__ is str:  # the commonest leaf, inlined
+            out[k] = {"S": v}
+            size += 1 + len(k) + (len(v) if v.isascii() else len(v.encode()))
+        else:
+            av, n = sized_any(v)
+            out[k] = av
+            size += 1 + len(k) + n
+    return {"M": out}, size
+
+
+def _sized_list(value: Any) -> tuple[AttributeValue, int]:
+    out: list[AttributeValue] = []
+    append = out.append
+    size = 3
+    for v in value:
+        if v.__class__ is str:
+            append({"S": v})
+            size += 1 + (len(v) if v.isascii() else len(v.encode()))
+        else:
+            av, n = sized_any(v)
+            append(av)
+            size += 1 + n
+    return {"L": out}, size
+
+
+def _encode_map(value: Any) -> AttributeValue:
+    return _sized_map(value)[0]
+
+
+def _encode_list(value: Any) -> AttributeValue:
+    return _sized_list(value)[0]
+
+
+# Exact-class dispatch for the common cases; subclasses and the rest take the slow path.
+_ANY_ENCODERS: dict[type, Callable[[Any], AttributeValue]] = {
+    str: lambda v: {"S": v},
+    bool: lambda v: {"BOOL": v},
+    int: _int_av,
+    float: lambda v: {"N": float_to_wire(v)},
+    Decimal: lambda v: {"N": decimal_to_wire(v)},
+    type(None): lambda v: {"NULL": True},
+    dict: _encode_map,
+    list: _encode_list,
+    tuple: _encode_list,
+    set: lambda v: _set_av(v) or {"L": []},
+    frozenset: lambda v: _set_av(v) or {"L": []},
+    bytes: lambda v: {"B": v},
+}
+
+
+def encode_any(value: Any) -> AttributeValue:
+    """Encode a value by its runtime type (used for `Any`, unions and container contents)."""
+    encoder = _ANY_ENCODERS.get(value.__class__)
+    if encoder is not None:
+        return encoder(value)
+    return _encode_other(value)
+
+
+def _encode_other(value: Any) -> AttributeValue:
     if isinstance(value, enum.Enum):
         return encode_any(value.value)
     if isinstance(value, str):
         return {"S": str(value)}
+    if isinstance(value, bool):
+        return {"BOOL": bool(value)}
     if isinstance(value, int | float | Decimal):
         return {"N": _number_wire(value)}
     # isinstance() on an Any leaves pyright with Unknown element types; the values are Any.
@@ -108,19 +195,17 @@ def encode_any(value: Any) -> AttributeValue:
     if isinstance(value, BaseModel):
         return {"M": encoder_for_model(type(value))(value)}
     if isinstance(value, Mapping):
-        mapping: Mapping[Any, Any] = value  # pyright: ignore[reportUnknownVariableType]
-        return {"M": {_map_key(k): encode_any(v) for k, v in mapping.items()}}
+        return _encode_map(value)
     if isinstance(value, Set):
         members: Set[Any] = value  # pyright: ignore[reportUnknownVariableType]
         return _set_av(members) or {"L": []}
     if isinstance(value, list | tuple):
-        elements: Sequence[Any] = value  # pyright: ignore[reportUnknownVariableType]
-        return {"L": [encode_any(v) for v in elements]}  # pyright: ignore[reportUnknownVariableType]
+        return _encode_list(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return {"S": value.isoformat()}
     if isinstance(value, uuid.UUID):
         return {"S": str(value)}
-    raise EncodeError(f"cannot store a value of type {cls.__qualname__} in DynamoDB")
+    raise EncodeError(f"cannot store a value of type {type(value).__qualname__} in DynamoDB")
 
 
 def _map_key(key: Any) -> str:
@@ -135,33 +220,41 @@ def _map_key(key: Any) -> str:
 
 def _number_from_wire(text: str) -> int | Decimal:
     # Integral spellings come back as int, everything else as an exact Decimal.
-    try:
-        return int(text)
-    except ValueError:
+    if "." in text or "e" in text or "E" in text:
         return Decimal(text)
+    return int(text)
 
 
 def decode_any(av: AttributeValue) -> Any:
     """Decode an AttributeValue to plain Python (N -> int or Decimal, SS -> set, M -> dict...)."""
-    for tag, value in av.items():
-        if tag in {"S", "BOOL"}:
-            return value
-        if tag == "N":
-            return _number_from_wire(value)
-        if tag == "M":
-            return {k: decode_any(v) for k, v in value.items()}
-        if tag == "L":
-            return [decode_any(v) for v in value]
-        if tag == "NULL":
-            return None
-        if tag == "B":
-            return bytes(value)
-        if tag == "SS":
-            return set(value)
-        if tag == "NS":
-            return {_number_from_wire(v) for v in value}
-        if tag == "BS":
-            return {bytes(v) for v in value}
+    if "S" in av:
+        return av["S"]
+    if "N" in av:
+        return _number_from_wire(av["N"])
+    if "M" in av:
+        out: dict[str, Any] = {}
+        for k, v in av["M"].items():  # the commonest leaves inlined
+            if "S" in v:
+                out[k] = v["S"]
+            elif "BOOL" in v:
+                out[k] = v["BOOL"]
+            else:
+                out[k] = decode_any(v)
+        return out
+    if "L" in av:
+        return [v["S"] if "S" in v else decode_any(v) for v in av["L"]]
+    if "BOOL" in av:
+        return av["BOOL"]
+    if "NULL" in av:
+        return None
+    if "B" in av:
+        return bytes(av["B"])
+    if "SS" in av:
+        return set(av["SS"])
+    if "NS" in av:
+        return {_number_from_wire(v) for v in av["NS"]}
+    if "BS" in av:
+        return {bytes(v) for v in av["BS"]}
     raise EncodeError(f"not a DynamoDB AttributeValue: {av!r}")
 
 
@@ -209,7 +302,7 @@ def compile_encoder(tp: Any) -> Encoder:
             return lambda v: {"S": str(v)}
         kind = number_kind(origin)
         if kind is int:
-            return lambda v: {"N": int_to_wire(v)}
+            return _int_av
         if kind is float:
             return lambda v: {"N": float_to_wire(v)}
         if kind is Decimal:
@@ -235,13 +328,18 @@ def compile_encoder(tp: Any) -> Encoder:
                 raise UnsupportedTypeError(
                     f"DynamoDB map keys must be str, not {type_name(args[0])}"
                 )
-            value_encoder = _element_encoder(args[1] if len(args) > 1 else Any)
+            if len(args) < 2 or strip_annotated(args[1]) is Any:
+                return _encode_map
+            value_encoder = _element_encoder(args[1])
             return lambda v: {"M": {_map_key(k): value_encoder(x) for k, x in v.items()}}
         if issubclass(origin, tuple) and args and args[-1] is not Ellipsis:
             encoders = [_element_encoder(a) for a in args]
             return lambda v: {"L": [e(x) for e, x in zip(encoders, v, strict=True)]}
         if issubclass(origin, Sequence) and not issubclass(origin, str | bytes):
-            element = _element_encoder(args[0] if args else Any)
+            element_type = strip_annotated(args[0]) if args else Any
+            if element_type in (int, str, Any):
+                return _encode_list  # inlines int and str, and encodes None as NULL
+            element = _element_encoder(element_type)
             return lambda v: {"L": [element(x) for x in v]}
     raise UnsupportedTypeError(f"{type_name(tp)} has no DynamoDB representation")
 
@@ -249,14 +347,23 @@ def compile_encoder(tp: Any) -> Encoder:
 def _element_encoder(tp: Any) -> Callable[[Any], AttributeValue]:
     # Inside lists and maps a None must stay (as NULL) so the container round-trips exactly.
     inner = compile_encoder(tp)
+    if inner is encode_any:
+        return encode_any  # already encodes None as NULL
+    if not _is_set_type(tp):
+        return lambda value: {"NULL": True} if value is None else cast(AttributeValue, inner(value))
 
     def encode(value: Any) -> AttributeValue:
         if value is None:
-            return _NULL
+            return {"NULL": True}
         av = inner(value)
         return {"L": []} if av is None else av  # an empty nested set
 
     return encode
+
+
+def _is_set_type(tp: Any) -> bool:
+    origin = get_origin(strip_optional(tp)) or strip_optional(tp)
+    return isinstance(origin, type) and issubclass(origin, Set)
 
 
 def _compile_set_encoder(element: Any) -> Encoder:
@@ -298,8 +405,13 @@ def compile_decoder(tp: Any) -> Decoder:
         if model is not None:
             return _model_decoder(model)
         if issubclass(origin, Mapping) and len(args) == 2:
-            value_decoder = _null_aware(compile_decoder(args[1]))
-            return lambda av: {k: value_decoder(x) for k, x in av["M"].items()}
+            value_decoder = compile_decoder(args[1])
+            if value_decoder is decode_any:
+                return decode_any
+            value_decoder = _null_aware(value_decoder)
+            return lambda av: (
+                {k: value_decoder(x) for k, x in av["M"].items()} if "M" in av else decode_any(av)
+            )
         if issubclass(origin, Set) and args:
             element = number_kind(strip_optional(args[0]))
             if element is not None:
@@ -310,14 +422,14 @@ def compile_decoder(tp: Any) -> Decoder:
                 }
                 conv = converters[element]
                 return lambda av: _number_set(av, conv)
-        if (
-            issubclass(origin, Sequence)
-            and not issubclass(origin, str | bytes | tuple)
-            and args
-            and _model_class(strip_optional(args[0])) is not None
-        ):
-            element_decoder = _null_aware(compile_decoder(args[0]))
-            return lambda av: [element_decoder(x) for x in av["L"]]
+        if issubclass(origin, Sequence) and not issubclass(origin, str | bytes | tuple) and args:
+            if strip_annotated(args[0]) is int:
+                return _decode_int_list
+            element_decoder = compile_decoder(args[0])
+            if element_decoder is decode_any:
+                return decode_any
+            element_decoder = _null_aware(element_decoder)
+            return lambda av: [element_decoder(x) for x in av["L"]] if "L" in av else decode_any(av)
     return decode_any
 
 
@@ -335,7 +447,24 @@ def _int_from_wire(text: str) -> int | Decimal:
 
 
 def _decode_int(av: AttributeValue) -> Any:
-    return _int_from_wire(av["N"]) if "N" in av else decode_any(av)
+    text = av.get("N")
+    if text is None:
+        return decode_any(av)
+    try:
+        return int(text)
+    except ValueError:
+        return _int_from_wire(text)
+
+
+def _decode_int_list(av: AttributeValue) -> Any:
+    try:
+        return [int(x["N"]) for x in av["L"]]
+    except (KeyError, ValueError):  # NULLs, or numbers spelled as decimals by other writers
+        return (
+            [None if "NULL" in x else _decode_int(x) for x in av["L"]]
+            if "L" in av
+            else (decode_any(av))
+        )
 
 
 def _decode_float(av: AttributeValue) -> Any:
@@ -368,3 +497,14 @@ def encoder_for_model(model: type[BaseModel]) -> Callable[[Any], Item]:
     from ._modelcodec import codec_for
 
     return lambda value: codec_for(model).encode(value)
+
+
+def sized_encoder(encoder: Encoder) -> Callable[[Any], tuple[AttributeValue | None, int]] | None:
+    """A size-returning twin of a compiled encoder, when one exists (Any, lists, maps)."""
+    if encoder is encode_any:
+        return sized_any
+    if encoder is _encode_list:
+        return _sized_list
+    if encoder is _encode_map:
+        return _sized_map
+    return None

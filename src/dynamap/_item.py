@@ -6,7 +6,6 @@ from typing import Any, TypeVar
 
 from ._codec import Item
 from ._model import Model, model_info
-from ._size import check_item_size
 
 __all__ = ["from_item", "to_item"]
 
@@ -20,9 +19,8 @@ def to_item(instance: Model) -> dict[str, dict[str, Any]]:
     DynamoDB cannot store and `ItemTooLargeError` for items over 400 KB.
     """
     info = model_info(type(instance))
-    item: Item = info.codec.encode(instance)
-    info.key_of(instance)  # keys must be present and non-empty
-    check_item_size(item, f"{info.name} item")
+    item: Item = info.codec.encode_checked(instance, info.name)
+    info.check_key(item)
     return item
 
 

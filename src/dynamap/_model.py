@@ -222,6 +222,16 @@ class ModelInfo:
             key[k.attr] = k.wire(value, self.name)
         return key, self.canonical(key)
 
+    def check_key(self, item: Item) -> None:
+        """Raise InvalidKeyError unless `item` carries every key attribute, non-empty."""
+        for k in self.key_attrs:
+            av = item.get(k.attr)
+            if av is None:
+                raise InvalidKeyError(f"{self.name}.{k.name}: key attribute is None")
+            if not av.get(k.type, True):
+                kind = "strings" if k.type == "S" else "binary values"
+                raise InvalidKeyError(f"{self.name}.{k.name}: key {kind} cannot be empty")
+
     def canonical(self, item: Item) -> CanonicalKey:
         """The canonical primary-key identity of an item (or key) of this model's table."""
         try:

@@ -16,9 +16,11 @@ from ._codec import (
     UnsupportedTypeError,
     compile_decoder,
     compile_encoder,
+    sized_encoder,
 )
-from ._errors import EncodeError, ModelDefinitionError
+from ._errors import ModelDefinitionError
 from ._numbers import int_to_wire
+from ._size import MAX_ITEM_BYTES, number_size, too_large, value_size
 from ._types import strip_optional
 
 __all__ = ["FieldCodec", "ModelCodec", "codec_for"]
@@ -74,7 +76,10 @@ class ModelCodec:
             )
         self.fields: tuple[FieldCodec, ...] = tuple(fields)
         self.by_name = {f.name: f for f in fields}
-        self.encode: Callable[[Any], Item] = _generate_encoder(model, self.fields)
+        self.encode: Callable[[Any], Item] = _generate_encoder(model, self.fields, checked=False)
+        self.encode_checked: Callable[[Any, str], Item] = _generate_encoder(
+            model, self.fields, checked=True
+        )
         self.to_python: Callable[[Item], dict[str, Any]] = _generate_to_python(model, self.fields)
         self._validate = model.__pydantic_validator__.validate_python
 
@@ -83,23 +88,60 @@ class ModelCodec:
         return self._validate(self.to_python(item))
 
 
-def _generate_encoder(model: type[BaseModel], fields: tuple[FieldCodec, ...]) -> Any:
-    namespace: dict[str, Any] = {"int_to_wire": int_to_wire, "EncodeError": EncodeError}
-    lines = ["def encode(obj):", "    d = obj.__dict__", "    item = {}"]
+def _generate_encoder(
+    model: type[BaseModel], fields: tuple[FieldCodec, ...], *, checked: bool
+) -> Any:
+    """Straight-line encoder; with `checked`, it also sizes the item and enforces 400 KB.
+
+    `encode_checked(obj, what)` sizes each attribute as it is encoded (nested data
+    through size-returning encoders), so the limit costs no second walk.
+    """
+    namespace: dict[str, Any] = {
+        "int_to_wire": int_to_wire,
+        "L": 10**38,
+        "number_size": number_size,
+        "value_size": value_size,
+        "too_large": too_large,
+        "MAX": MAX_ITEM_BYTES,
+    }
+    lines = ["def encode(obj, what=''):" if checked else "def encode(obj):"]
+    lines += ["    d = obj.__dict__", "    item = {}", "    n = 0"]
     for i, f in enumerate(fields):
         attr = repr(f.attr)
+        name_size = len(f.attr.encode())
         lines.append(f"    v = d[{f.name!r}]")
         lines.append("    if v is not None:")
+        size = "        n += {} + {}".format
         if f.wire == "S":
             lines.append(f"        item[{attr}] = {{'S': v}}")
+            if checked:
+                lines.append(size(name_size, "(len(v) if v.isascii() else len(v.encode()))"))
         elif f.wire == "BOOL":
             lines.append(f"        item[{attr}] = {{'BOOL': v}}")
+            if checked:
+                lines.append(size(name_size, 1))
         elif f.wire == "N_INT":
-            lines.append(f"        item[{attr}] = {{'N': int_to_wire(v)}}")
+            lines.append(
+                "        t = str(v) if v.__class__ is int and -L < v < L else int_to_wire(v)"
+            )
+            lines.append(f"        item[{attr}] = {{'N': t}}")
+            if checked:
+                lines.append(size(name_size, "number_size(t)"))
+        elif checked and sized_encoder(f.encode) is not None:
+            namespace[f"z{i}"] = sized_encoder(f.encode)
+            lines.append(f"        av, s = z{i}(v)")
+            lines.append(f"        item[{attr}] = av")
+            lines.append(size(name_size, "s"))
         else:
             namespace[f"e{i}"] = f.encode
             lines.append(f"        av = e{i}(v)")
-            lines.append(f"        if av is not None: item[{attr}] = av")
+            lines.append("        if av is not None:")
+            lines.append(f"            item[{attr}] = av")
+            if checked:
+                lines.append("    " + size(name_size, "value_size(av)"))
+    if checked:
+        lines.append("    if n > MAX:")
+        lines.append("        raise too_large(n, what or 'item')")
     lines.append("    return item")
     return _compile(lines, namespace, "encode", model)
 

@@ -40,6 +40,8 @@ def _check_decimal(value: Decimal, original: object) -> Decimal:
 
 def int_to_wire(value: int) -> str:
     """Encode an int exactly; very long ints are checked against the 38-digit limit."""
+    if isinstance(value, bool):
+        raise EncodeError(f"{value!r} is a bool, not a number")
     if -_INT_FAST_LIMIT < value < _INT_FAST_LIMIT:
         return str(value)
     return _wire(_check_decimal(Decimal(value), value))
@@ -57,6 +59,13 @@ def float_to_wire(value: float) -> str:
 
 def decimal_to_wire(value: Decimal) -> str:
     """Encode a Decimal exactly, after checking precision and range."""
+    if value.is_finite():
+        text = str(value)
+        # Fast path: a short fixed-point spelling without trailing fractional zeros is
+        # already canonical, and 38 characters cannot hold more than 38 digits.
+        plain = len(text) <= 38 and "E" not in text and text != "-0"
+        if plain and ("." not in text or text[-1] != "0"):
+            return text
     return _wire(_check_decimal(value, value))
 
 

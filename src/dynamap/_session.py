@@ -215,7 +215,7 @@ class Session:
         info = model_info(type(instance))
         table = self._table(info)
         key, canonical = info.key_of(instance)
-        check_item_size(info.codec.encode(instance), f"{info.name} item {key}")
+        info.codec.encode_checked(instance, f"{info.name} item")
         ident = (table, canonical)
         self._writes[ident] = _PendingWrite("put", instance, info, key)
         self._deleted.discard(ident)
@@ -301,8 +301,7 @@ class Session:
             if write.operation == "delete":
                 request: dict[str, Any] = {"DeleteRequest": {"Key": write.key}}
             else:
-                item = write.info.codec.encode(write.instance)
-                check_item_size(item, f"{write.info.name} item {write.key}")
+                item = write.info.codec.encode_checked(write.instance, f"{write.info.name} item")
                 request = {"PutRequest": {"Item": item}}
             planned[ident] = (WriteUnit(ident[0], request, ident), write)
         dirty_by: dict[Ident, str] = {}
