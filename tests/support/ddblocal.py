@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -176,28 +177,37 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-def _probe(port: int, timeout: float = 2.0) -> bool:
-    """Whether ListTables answers 200 on the port.
+def raw_request(
+    endpoint: str, operation: str, payload: dict[str, Any], timeout: float = 10.0
+) -> tuple[int, dict[str, Any]]:
+    """Call a DynamoDB operation with plain http.client; return (HTTP status, JSON body).
 
-    Plain http.client rather than botocore, so that an active moto ``mock_aws`` (which
-    intercepts all botocore traffic) cannot answer in the server's place.
+    Not botocore, so that an active moto ``mock_aws`` (which intercepts all botocore
+    traffic) cannot answer in the server's place. Uses the tests' access key and region.
     """
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    parts = urlsplit(endpoint)
+    conn = http.client.HTTPConnection(parts.hostname or HOST, parts.port or 80, timeout=timeout)
     try:
         headers = {
             "Content-Type": "application/x-amz-json-1.0",
-            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "X-Amz-Target": f"DynamoDB_20120810.{operation}",
             "X-Amz-Date": "20240101T000000Z",
             "Authorization": PROBE_AUTH,
         }
-        conn.request("POST", "/", body=b"{}", headers=headers)
+        conn.request("POST", "/", body=json.dumps(payload).encode(), headers=headers)
         resp = conn.getresponse()
-        body = resp.read()
-        return resp.status == 200 and "TableNames" in json.loads(body)
-    except (OSError, http.client.HTTPException, ValueError):
-        return False
+        return resp.status, json.loads(resp.read() or b"{}")
     finally:
         conn.close()
+
+
+def _answers(port: int) -> bool:
+    """Whether ListTables answers on the port."""
+    try:
+        status, body = raw_request(f"http://{HOST}:{port}", "ListTables", {}, timeout=2.0)
+    except (OSError, http.client.HTTPException, ValueError):
+        return False
+    return status == 200 and "TableNames" in body
 
 
 class DynamoDBLocal:
@@ -297,7 +307,7 @@ class DynamoDBLocal:
                     f"DynamoDB Local exited with code {code} during startup "
                     f"(log {self.log_path}):\n{self.log_tail()}"
                 )
-            if _probe(port) and self._proc.poll() is None:
+            if _answers(port) and self._proc.poll() is None:
                 return
             if time.monotonic() > deadline:
                 self.stop()
