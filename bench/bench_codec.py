@@ -1,6 +1,6 @@
 """Codec benchmark: dynamap's item encode/decode against boto3's TypeSerializer/TypeDeserializer.
 
-Run from the repository root (about 30 s):
+Run from the repository root (about 40 s):
 
     python bench/bench_codec.py                 # 20,000 items x 7 interleaved rounds
     python bench/bench_codec.py --items 5000 --rounds 3 --json bench/results/codec.json

