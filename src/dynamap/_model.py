@@ -80,6 +80,7 @@ class KeyAttr:
     attr: str
     type: KeyType
     adapter: TypeAdapter[Any]
+    plain: Any = None  # str, int, Decimal or bytes without constraints: no adapter needed
 
     def encode(self, value: Any, model: str) -> dict[str, Any]:
         """Validate a key value given by the caller and encode it."""
@@ -93,6 +94,8 @@ class KeyAttr:
                 f"{model}.{self.name} is a key of DynamoDB type {self.type}; "
                 f"got {type(value).__name__} {value!r}"
             )
+        if value.__class__ is self.plain:
+            return self.wire(value, model)
         try:
             value = self.adapter.validate_python(value)
         except ValidationError as exc:
@@ -196,9 +199,12 @@ class ModelInfo:
                 f"not {type_name(annotation)}"
             )
         # Keep constraints (e.g. min_length) so key values given to get() are checked too.
+        constraints = [m for m in info.metadata if not isinstance(m, PartitionKey | SortKey)]
         args = (annotation, *info.metadata)
         full: Any = cast(Any, Annotated)[args] if info.metadata else annotation
-        return KeyAttr(field, self.attr_by_name[field], key_type, TypeAdapter(full))
+        bare: Any = annotation
+        plain = bare if bare in (str, int, Decimal, bytes) and not constraints else None
+        return KeyAttr(field, self.attr_by_name[field], key_type, TypeAdapter(full), plain)
 
     def key_from_values(self, values: tuple[Any, ...]) -> tuple[Item, CanonicalKey]:
         """Validate positional key values (partition, then sort) and encode them."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,7 +25,7 @@ from ._codec import (
 from ._errors import ModelDefinitionError
 from ._numbers import int_to_wire
 from ._size import MAX_ITEM_BYTES, number_size, too_large, value_size
-from ._types import strip_optional
+from ._types import literal_values, strip_optional
 
 __all__ = ["FieldCodec", "ModelCodec", "codec_for"]
 
@@ -81,6 +85,7 @@ class ModelCodec:
             model, self.fields, checked=True
         )
         self.to_python: Callable[[Item], dict[str, Any]] = _generate_to_python(model, self.fields)
+        self.snapshot: Callable[[Any], tuple[Any, ...]] = _generate_snapshot(model, self.fields)
         self._validate = model.__pydantic_validator__.validate_python
 
     def decode(self, item: Item) -> Any:
@@ -169,6 +174,59 @@ def _generate_to_python(model: type[BaseModel], fields: tuple[FieldCodec, ...]) 
         ]
     lines.append("    return data")
     return _compile(lines, namespace, "to_python", model)
+
+
+def _generate_snapshot(model: type[BaseModel], fields: tuple[FieldCodec, ...]) -> Any:
+    """snapshot(obj): a tuple that differs whenever the stored item would differ.
+
+    Immutable scalar fields are taken as they are; containers, nested models and
+    `Any` values are frozen recursively. Far cheaper than encoding the item.
+    """
+    namespace: dict[str, Any] = {"freeze": freeze}
+    parts: list[str] = []
+    for f in fields:
+        value = f"d[{f.name!r}]"
+        parts.append(value if _is_immutable(f.annotation) else f"freeze({value})")
+    lines = ["def snapshot(obj):", "    d = obj.__dict__", f"    return ({', '.join(parts)},)"]
+    return _compile(lines, namespace, "snapshot", model)
+
+
+_IMMUTABLE = (str, int, float, Decimal, bytes, dt.date, dt.time, uuid.UUID, enum.Enum)
+
+
+def _is_immutable(annotation: Any) -> bool:
+    # bool is an int: a bool field keeps bools, so equality is exact there too.
+    tp = strip_optional(annotation)
+    if literal_values(tp) is not None:
+        return True
+    return isinstance(tp, type) and issubclass(tp, _IMMUTABLE)
+
+
+_BOOL = object()
+_LIST = object()
+_MAP = object()
+
+
+def freeze(value: Any) -> Any:
+    """A comparable, immutable image of a value, as it would be stored.
+
+    Lists and maps become tagged tuples and sets frozensets; a bool is tagged so
+    that `True` and `1` (stored as BOOL and N) differ.
+    """
+    cls = value.__class__
+    if cls is str or cls is int or cls is float or value is None:
+        return value
+    if cls is bool:
+        return (_BOOL, value)
+    if cls is list or cls is tuple:
+        return (_LIST, *[freeze(v) for v in value])
+    if cls is dict:
+        return (_MAP, *[(k, freeze(v)) for k, v in value.items()])
+    if cls is set or cls is frozenset:
+        return frozenset(value)
+    if isinstance(value, BaseModel):
+        return (cls, *[freeze(v) for v in value.__dict__.values()])
+    return value  # Decimal, datetime, UUID, Enum, bytes: immutable
 
 
 def _compile(lines: list[str], namespace: dict[str, Any], name: str, model: type) -> Any:

@@ -31,7 +31,6 @@ from ._model import CanonicalKey, Model, ModelInfo, canonical_value, model_info
 from ._names import render_projection
 from ._report import FlushReport, Unprocessed
 from ._retry import RetryPolicy
-from ._size import check_item_size
 from ._transport import Boto3Transport, Transport, TransportError
 
 __all__ = ["KeyValue", "Session"]
@@ -46,12 +45,12 @@ KeyValue = str | int | Decimal | bytes
 
 @dataclass(eq=False)
 class _Entry:
-    """An instance in the identity map; `snapshot` is its item as last read or written."""
+    """An instance in the identity map; `snapshot` is its state as last read or written."""
 
     instance: Model
     info: ModelInfo
     ident: Ident
-    snapshot: Item | None
+    snapshot: tuple[Any, ...] | None
 
 
 @dataclass(eq=False)
@@ -69,6 +68,7 @@ class _PendingWrite:
     instance: Model
     info: ModelInfo
     key: Item
+    snapshot: tuple[Any, ...] | None = None  # the state being written, once planned
 
 
 class Session:
@@ -209,13 +209,14 @@ class Session:
     def put(self, instance: Model) -> None:
         """Write `instance` (replacing the whole item) at the next flush.
 
-        The item is encoded now, so values DynamoDB would reject raise here.
+        The key is checked now. The item is encoded at flush, with every other
+        write, before anything is sent: a value DynamoDB would reject (NaN, an
+        item over 400 KB) fails the flush and sends nothing.
         """
         self._check_open()
         info = model_info(type(instance))
         table = self._table(info)
         key, canonical = info.key_of(instance)
-        info.codec.encode_checked(instance, f"{info.name} item")
         ident = (table, canonical)
         self._writes[ident] = _PendingWrite("put", instance, info, key)
         self._deleted.discard(ident)
@@ -301,15 +302,17 @@ class Session:
             if write.operation == "delete":
                 request: dict[str, Any] = {"DeleteRequest": {"Key": write.key}}
             else:
-                item = write.info.codec.encode_checked(write.instance, f"{write.info.name} item")
+                codec = write.info.codec
+                item = codec.encode_checked(write.instance, f"{write.info.name} item {write.key}")
+                write.snapshot = codec.snapshot(write.instance)
                 request = {"PutRequest": {"Item": item}}
             planned[ident] = (WriteUnit(ident[0], request, ident), write)
         dirty_by: dict[Ident, str] = {}
         for entry in self._identity.values():
             if entry.snapshot is None or entry.ident in self._deleted:
                 continue
-            item = entry.info.codec.encode(entry.instance)
-            if item == entry.snapshot:
+            snapshot = entry.info.codec.snapshot(entry.instance)
+            if snapshot == entry.snapshot:
                 continue
             explicit = self._writes.get(entry.ident)
             if explicit is not None and explicit.instance is entry.instance:
@@ -320,9 +323,9 @@ class Session:
                     f"{entry.info.name} and {other} instances of key {entry.ident[1]!r} in "
                     f"table {entry.ident[0]!r} would both be written; put only one of them"
                 )
-            check_item_size(item, f"{entry.info.name} item {entry.ident[1]!r}")
             key, _ = entry.info.key_of(entry.instance)
-            write = _PendingWrite("put", entry.instance, entry.info, key)
+            item = entry.info.codec.encode_checked(entry.instance, f"{entry.info.name} item {key}")
+            write = _PendingWrite("put", entry.instance, entry.info, key, snapshot)
             unit = WriteUnit(entry.ident[0], {"PutRequest": {"Item": item}}, entry.ident)
             planned[entry.ident] = (unit, write)
             dirty_by[entry.ident] = entry.info.name
@@ -350,7 +353,11 @@ class Session:
                     return
                 self._sleep(max(0.0, wakeup - now))
                 continue
-            timeout = None if wakeup is None else max(0.0, wakeup - now)
+            # With every worker busy, only a completion can free a slot: wait for one (a
+            # timeout here would spin while ready work waits). Otherwise wake for the
+            # next retry that becomes due.
+            full = len(in_flight) >= self.concurrency
+            timeout = None if full or wakeup is None else max(0.0, wakeup - now)
             done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
             for future in done:
                 request = in_flight.pop(future)
@@ -371,7 +378,7 @@ class Session:
 
     def _load(self, info: ModelInfo, ident: Ident, item: Item) -> Model:
         instance: Model = info.codec.decode(item)
-        snapshot = info.codec.encode(instance)
+        snapshot = info.codec.snapshot(instance)
         self._identity[(info.model, ident[1])] = _Entry(instance, info, ident, snapshot)
         return instance
 
@@ -405,10 +412,10 @@ class Session:
                 deletes += 1
                 continue
             puts += 1
-            instance = writes[unit.ident][1].instance
-            entry = self._identity.get((type(instance), unit.ident[1]))
-            if entry is not None and entry.instance is instance:
-                entry.snapshot = unit.request["PutRequest"]["Item"]
+            write = writes[unit.ident][1]
+            entry = self._identity.get((type(write.instance), unit.ident[1]))
+            if entry is not None and entry.instance is write.instance:
+                entry.snapshot = write.snapshot
         report = FlushReport(
             items_read=len(engine.found),
             items_not_found=len(engine.missing),

@@ -12,6 +12,7 @@ import pytest
 from dynamap import (
     DecodeError,
     DynamapError,
+    EncodeError,
     InvalidKeyError,
     ItemTooLargeError,
     Model,
@@ -210,14 +211,27 @@ def test_key_errors_at_the_call():
         s.get(Reading, True)
 
 
-def test_bad_items_fail_at_put():
+def test_bad_items_fail_the_flush_before_anything_is_sent():
     class Big(Model, table="orders"):
         pk: Annotated[str, PartitionKey()]
         body: str = ""
+        ratio: float = 0.0
 
-    s = session(make())
-    with pytest.raises(ItemTooLargeError, match="Big item"):
-        s.put(Big(pk="b", body="x" * 500_000))
+    fake = make()
+    s = session(fake)
+    s.put(Order(pk="fine"))
+    s.put(Big(pk="b", body="x" * 500_000))
+    with pytest.raises(
+        ItemTooLargeError, match=r"Big item \{'pk': \{'S': 'b'\}\} is 500,\d{3} bytes"
+    ):
+        s.flush()
+    assert fake.calls == []
+    s.put(Big(pk="b", ratio=float("nan")))  # replaces the oversized one
+    with pytest.raises(EncodeError, match="finite"):
+        s.flush()
+    assert fake.calls == []
+    s.put(Big(pk="b", body="ok"))
+    assert s.flush().items_written == 2
 
 
 def test_numeric_keys_are_deduplicated_canonically():
