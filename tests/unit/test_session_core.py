@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 
@@ -27,7 +27,7 @@ from dynamap import (
 )
 
 from .fake import FakeClock, FakeDynamo
-from .models import Order, User
+from .models import Address, Order, User
 
 
 class UserName(Model, table="users"):
@@ -454,3 +454,47 @@ def test_debug_log_per_request_and_no_values_above_debug(caplog):
     assert any("BatchGetItem: 1 keys" in r.getMessage() for r in messages)
     for record in messages:
         assert "secret" not in record.getMessage()
+
+
+class Profile(Model, table="orders"):
+    pk: Annotated[str, PartitionKey()]
+    address: Address | None = None
+    extra: dict[str, Any] = {}
+    flags: set[str] = set()
+    score: float = 0.0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: setattr(p.address, "city", "Bergen"),  # nested model, in place
+        lambda p: p.extra["k"].append(3),  # a list inside a map, in place
+        lambda p: p.extra.update(flag=1),  # True -> 1 is another DynamoDB type
+        lambda p: p.flags.add("new"),
+        lambda p: setattr(p, "score", 0.5),
+    ],
+)
+def test_every_kind_of_change_is_written_back(change):
+    fake = make()
+    with session(fake) as s:
+        s.put(Profile(pk="p", address=Address(city="Oslo"), extra={"k": [1, 2], "flag": True}))
+    before = dict(fake.data["orders"][("p",)])
+    with session(fake) as s:
+        profile = s.get(Profile, "p").result()
+        assert profile is not None
+        change(profile)
+    assert fake.data["orders"][("p",)] != before
+
+
+def test_reading_and_reassigning_equal_values_writes_nothing():
+    fake = make()
+    with session(fake) as s:
+        s.put(Profile(pk="p", address=Address(city="Oslo"), extra={"k": [1]}, flags={"a"}))
+    writes = len(fake.ops("BatchWriteItem"))
+    with session(fake) as s:
+        profile = s.get(Profile, "p").result()
+        assert profile is not None
+        profile.address = Address(city="Oslo")  # a new but equal object
+        profile.extra = {"k": [1]}
+        profile.flags = {"a"}
+    assert len(fake.ops("BatchWriteItem")) == writes
