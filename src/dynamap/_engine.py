@@ -38,7 +38,7 @@ Ident = tuple[str, tuple[Any, ...]]  # (table name, canonical key)
 KeyOf = Callable[[str, dict[str, Any]], Ident]  # (table, key or item) -> identity
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class GetUnit:
     """One key to read."""
 
@@ -50,7 +50,7 @@ class GetUnit:
     kind: Literal["get"] = "get"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class WriteUnit:
     """One put or delete; `request` is its BatchWriteItem form."""
 
@@ -96,6 +96,8 @@ class EngineStats:
 
     requests: int = 0
     retries: int = 0
+    found: int = 0
+    missing: int = 0
     capacity: dict[str, float] = field(default_factory=dict[str, float])
 
 
@@ -154,7 +156,9 @@ class FlushEngine:
             self._gets.push(g)
         for w in writes:
             self._writes.push(w)
-        self.found: dict[Ident, dict[str, Any]] = {}  # ident -> item
+        # Items read and not yet taken by the driver (it drains them after each answer,
+        # so a large flush never holds every raw item at once).
+        self.found: dict[Ident, dict[str, Any]] = {}
         self.missing: set[Ident] = set()
         self.written: list[WriteUnit] = []
         self.failed: list[Unit] = []  # retry budget exhausted
@@ -253,7 +257,9 @@ class FlushEngine:
                     ident = self.key_of(table, item)
                     if pending.pop(ident, None) is not None:
                         self.found[ident] = item
+                        self.stats.found += 1
             self.missing.update(pending)  # asked, answered, and absent
+            self.stats.missing += len(pending)
         else:
             undone: dict[str, list[dict[str, Any]]] = response.get("UnprocessedItems") or {}
             for table, requests in undone.items():

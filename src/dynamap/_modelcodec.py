@@ -214,19 +214,23 @@ def freeze(value: Any) -> Any:
     that `True` and `1` (stored as BOOL and N) differ.
     """
     cls = value.__class__
-    if cls is str or cls is int or cls is float or value is None:
+    if cls in _PLAIN:
         return value
     if cls is bool:
         return (_BOOL, value)
     if cls is list or cls is tuple:
-        return (_LIST, *[freeze(v) for v in value])
+        return (_LIST, *[v if v.__class__ in _PLAIN else freeze(v) for v in value])
     if cls is dict:
-        return (_MAP, *[(k, freeze(v)) for k, v in value.items()])
+        return (_MAP, *[(k, v if v.__class__ in _PLAIN else freeze(v)) for k, v in value.items()])
     if cls is set or cls is frozenset:
         return frozenset(value)
     if isinstance(value, BaseModel):
         return (cls, *[freeze(v) for v in value.__dict__.values()])
     return value  # Decimal, datetime, UUID, Enum, bytes: immutable
+
+
+# Immutable leaf types whose equality matches equality of the stored value.
+_PLAIN = frozenset({str, int, float, type(None), Decimal})
 
 
 def _compile(lines: list[str], namespace: dict[str, Any], name: str, model: type) -> Any:

@@ -43,7 +43,7 @@ KeyValue = str | int | Decimal | bytes
 """A primary-key value: str (S), int or Decimal (N), bytes (B)."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Entry:
     """An instance in the identity map; `snapshot` is its state as last read or written."""
 
@@ -53,7 +53,7 @@ class _Entry:
     snapshot: tuple[Any, ...] | None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _PendingGet:
     key: Item
     consistent: bool
@@ -62,7 +62,7 @@ class _PendingGet:
     )
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _PendingWrite:
     operation: Literal["put", "delete"]
     instance: Model
@@ -271,7 +271,7 @@ class Session:
             del self._gets[ident]
         for ident in writes:
             self._writes.pop(ident, None)
-        self._drive(engine)
+        self._drive(engine, lambda: self._absorb(engine, gets))
         return self._settle(engine, gets, writes)
 
     def _key_of(self, table: str, item: Item) -> Ident:
@@ -331,7 +331,7 @@ class Session:
             dirty_by[entry.ident] = entry.info.name
         return planned
 
-    def _drive(self, engine: FlushEngine) -> None:
+    def _drive(self, engine: FlushEngine, absorb: Callable[[], None]) -> None:
         """Run the engine's requests through a bounded thread pool until it is idle."""
         if self._pool is None and self.concurrency > 1:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dynamap")
@@ -344,6 +344,7 @@ class Session:
                     break
                 if self._pool is None:
                     self._call(engine, request)
+                    absorb()
                     now = self._clock()
                     continue
                 in_flight[self._pool.submit(self.transport.call, *_args(request))] = request
@@ -367,6 +368,7 @@ class Session:
                     engine.on_error(request, exc, self._clock())
                 else:
                     engine.on_response(request, response, self._clock())
+            absorb()
 
     def _call(self, engine: FlushEngine, request: BatchRequest) -> None:
         try:
@@ -382,14 +384,10 @@ class Session:
         self._identity[(info.model, ident[1])] = _Entry(instance, info, ident, snapshot)
         return instance
 
-    def _settle(
-        self,
-        engine: FlushEngine,
-        gets: dict[Ident, _PendingGet],
-        writes: dict[Ident, tuple[WriteUnit, _PendingWrite]],
-    ) -> FlushReport:
-        """Hand results to deferreds and the identity map; raise for what was not done."""
-        for ident, item in engine.found.items():
+    def _absorb(self, engine: FlushEngine, gets: dict[Ident, _PendingGet]) -> None:
+        """Decode the items read so far into instances and settle their deferreds."""
+        found, engine.found = engine.found, {}
+        for ident, item in found.items():
             for model, deferred in gets[ident].readers.items():
                 existing = self._identity.get((model, ident[1]))
                 if existing is not None:
@@ -403,6 +401,15 @@ class Session:
                         deferred,
                         DecodeError(f"{info.name} item {ident[1]!r} in {ident[0]!r}: {exc}"),
                     )
+
+    def _settle(
+        self,
+        engine: FlushEngine,
+        gets: dict[Ident, _PendingGet],
+        writes: dict[Ident, tuple[WriteUnit, _PendingWrite]],
+    ) -> FlushReport:
+        """Hand results to deferreds and the identity map; raise for what was not done."""
+        self._absorb(engine, gets)
         for ident in engine.missing:
             for deferred in gets[ident].readers.values():
                 resolve(deferred, None)
@@ -417,8 +424,8 @@ class Session:
             if entry is not None and entry.instance is write.instance:
                 entry.snapshot = write.snapshot
         report = FlushReport(
-            items_read=len(engine.found),
-            items_not_found=len(engine.missing),
+            items_read=engine.stats.found,
+            items_not_found=engine.stats.missing,
             items_written=puts,
             items_deleted=deletes,
             requests=engine.stats.requests,
