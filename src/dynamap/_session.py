@@ -27,6 +27,7 @@ from ._errors import (
     TableNotFoundError,
     UnprocessedError,
 )
+from ._gcpause import paused_gc
 from ._model import CanonicalKey, Model, ModelInfo, canonical_value, model_info
 from ._names import render_projection
 from ._report import FlushReport, Unprocessed
@@ -85,6 +86,9 @@ class Session:
     exception sends no pending write. A table that has both consistent and
     eventually consistent gets in one flush is read strongly consistent.
     A session is not thread-safe: use one per thread or task.
+
+    During a flush the cyclic garbage collector is paused (reference counting
+    still frees memory) and restored afterwards; `pause_gc=False` opts out.
     """
 
     def __init__(
@@ -98,6 +102,7 @@ class Session:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        pause_gc: bool = True,
     ) -> None:
         if transport is None:
             if client is None:
@@ -109,6 +114,7 @@ class Session:
         self.table_prefix: str = table_prefix
         self.concurrency: int = concurrency
         self.retry: RetryPolicy = retry or RetryPolicy()
+        self.pause_gc: bool = pause_gc
         self._rng = rng or random.Random()
         self._clock = clock
         self._sleep = sleep
@@ -271,8 +277,9 @@ class Session:
             del self._gets[ident]
         for ident in writes:
             self._writes.pop(ident, None)
-        self._drive(engine, lambda: self._absorb(engine, gets))
-        return self._settle(engine, gets, writes)
+        with paused_gc(self.pause_gc):
+            self._drive(engine, lambda: self._absorb(engine, gets))
+            return self._settle(engine, gets, writes)
 
     def _key_of(self, table: str, item: Item) -> Ident:
         attrs = self._table_keys[table][0]

@@ -498,3 +498,32 @@ def test_reading_and_reassigning_equal_values_writes_nothing():
         profile.extra = {"k": [1]}
         profile.flags = {"a"}
     assert len(fake.ops("BatchWriteItem")) == writes
+
+
+def test_flush_pauses_the_cyclic_collector_and_restores_it():
+    import gc
+
+    seen: list[bool] = []
+
+    class Spy(FakeDynamo):
+        def call(self, operation, params):
+            seen.append(gc.isenabled())
+            return super().call(operation, params)
+
+    spy = Spy({"orders": ("pk",)})
+    assert gc.isenabled()
+    with session(spy) as s:
+        s.put(Order(pk="o"))
+    assert seen == [False]
+    assert gc.isenabled()
+    seen.clear()
+    with session(spy, pause_gc=False) as s:
+        s.put(Order(pk="p"))
+    assert seen == [True]
+    gc.disable()
+    try:  # an application that runs with the collector off keeps it off
+        with session(spy) as s:
+            s.put(Order(pk="q"))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
