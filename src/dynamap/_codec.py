@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from ._errors import EncodeError
 from ._numbers import decimal_to_wire, float_to_wire, int_to_wire
-from ._size import number_size, value_size
+from ._size import value_size
 from ._types import is_union, literal_values, strip_annotated, strip_optional, type_name
 
 __all__ = [
@@ -108,7 +108,7 @@ def sized_any(value: Any) -> tuple[AttributeValue, int]:
         return {"BOOL": value}, 1
     if cls is int and -_INT_FAST < value < _INT_FAST:
         text = str(value)
-        return {"N": text}, number_size(text)
+        return {"N": text}, _int_size(text)
     if cls is dict:
         return _sized_map(value)
     if cls is list or cls is tuple:
@@ -132,14 +132,24 @@ def _sized_map(value: Any) -> tuple[AttributeValue, int]:
     return {"M": out}, size
 
 
+def _int_size(text: str) -> int:
+    # number_size for the spelling str() gives an int: no leading zeros, no point.
+    return (len(text.lstrip("-").rstrip("0")) + 1) // 2 + 1
+
+
 def _sized_list(value: Any) -> tuple[AttributeValue, int]:
     out: list[AttributeValue] = []
     append = out.append
     size = 3
     for v in value:
-        if v.__class__ is str:
+        cls = v.__class__
+        if cls is str:
             append({"S": v})
             size += 1 + (len(v) if v.isascii() else len(v.encode()))
+        elif cls is int and -_INT_FAST < v < _INT_FAST:
+            text = str(v)
+            append({"N": text})
+            size += 1 + (len(text.lstrip("-").rstrip("0")) + 1) // 2 + 1
         else:
             av, n = sized_any(v)
             append(av)

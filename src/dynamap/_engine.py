@@ -111,6 +111,15 @@ class _Queue:
     def push(self, unit: Unit, ready_at: float = 0.0) -> None:
         heapq.heappush(self._heap, (ready_at, next(self._seq), unit))
 
+    def extend(self, units: Iterable[Unit]) -> None:
+        """Queue fresh units, ready now, in order."""
+        if self._heap:
+            for unit in units:
+                self.push(unit)
+            return
+        # Equal times and rising sequence numbers: the list is already a valid heap.
+        self._heap = [(0.0, next(self._seq), unit) for unit in units]
+
     def take(self, now: float, limit: int) -> list[Unit]:
         taken: list[Unit] = []
         heap = self._heap
@@ -152,10 +161,8 @@ class FlushEngine:
         self.stats = EngineStats()
         self._gets = _Queue()
         self._writes = _Queue()
-        for g in gets:
-            self._gets.push(g)
-        for w in writes:
-            self._writes.push(w)
+        self._gets.extend(gets)
+        self._writes.extend(writes)
         # Items read and not yet taken by the driver (it drains them after each answer,
         # so a large flush never holds every raw item at once).
         self.found: dict[Ident, dict[str, Any]] = {}

@@ -19,7 +19,7 @@ def to_item(instance: Model) -> dict[str, dict[str, Any]]:
     DynamoDB cannot store and `ItemTooLargeError` for items over 400 KB.
     """
     info = model_info(type(instance))
-    item: Item = info.codec.encode_checked(instance, info.name)
+    item: Item = info.codec.encode_checked(instance)
     info.check_key(item)
     return item
 

@@ -81,7 +81,7 @@ class ModelCodec:
         self.fields: tuple[FieldCodec, ...] = tuple(fields)
         self.by_name = {f.name: f for f in fields}
         self.encode: Callable[[Any], Item] = _generate_encoder(model, self.fields, checked=False)
-        self.encode_checked: Callable[[Any, str], Item] = _generate_encoder(
+        self.encode_checked: Callable[[Any], Item] = _generate_encoder(
             model, self.fields, checked=True
         )
         self.to_python: Callable[[Item], dict[str, Any]] = _generate_to_python(model, self.fields)
@@ -98,7 +98,7 @@ def _generate_encoder(
 ) -> Any:
     """Straight-line encoder; with `checked`, it also sizes the item and enforces 400 KB.
 
-    `encode_checked(obj, what)` sizes each attribute as it is encoded (nested data
+    `encode_checked(obj)` sizes each attribute as it is encoded (nested data
     through size-returning encoders), so the limit costs no second walk.
     """
     namespace: dict[str, Any] = {
@@ -109,7 +109,7 @@ def _generate_encoder(
         "too_large": too_large,
         "MAX": MAX_ITEM_BYTES,
     }
-    lines = ["def encode(obj, what=''):" if checked else "def encode(obj):"]
+    lines = ["def encode(obj):"]
     lines += ["    d = obj.__dict__", "    item = {}", "    n = 0"]
     for i, f in enumerate(fields):
         attr = repr(f.attr)
@@ -146,7 +146,7 @@ def _generate_encoder(
                 lines.append("    " + size(name_size, "value_size(av)"))
     if checked:
         lines.append("    if n > MAX:")
-        lines.append("        raise too_large(n, what or 'item')")
+        lines.append(f"        raise too_large(n, {model.__qualname__ + ' item'!r})")
     lines.append("    return item")
     return _compile(lines, namespace, "encode", model)
 

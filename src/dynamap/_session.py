@@ -22,6 +22,7 @@ from ._errors import (
     DecodeError,
     DynamapError,
     FlushError,
+    ItemTooLargeError,
     ModelDefinitionError,
     RequestRejectedError,
     TableNotFoundError,
@@ -32,6 +33,7 @@ from ._model import CanonicalKey, Model, ModelInfo, canonical_value, model_info
 from ._names import render_projection
 from ._report import FlushReport, Unprocessed
 from ._retry import RetryPolicy
+from ._size import too_large
 from ._transport import Boto3Transport, Transport, TransportError
 
 __all__ = ["KeyValue", "Session"]
@@ -259,27 +261,31 @@ class Session:
         self._flush(include_writes=False)
 
     def _flush(self, *, include_writes: bool) -> FlushReport:
-        writes = self._plan_writes() if include_writes else {}
-        gets = dict(self._gets)
-        if not gets and not writes:
-            return FlushReport()
-        reads = self._plan_reads(gets)
-        engine = FlushEngine(
-            gets=[GetUnit(ident[0], p.key, ident) for ident, p in gets.items()],
-            writes=[unit for unit, _ in writes.values()],
-            reads=reads,
-            key_of=self._key_of,
-            policy=self.retry,
-            rng=self._rng,
-            start=self._clock(),
-        )
-        for ident in gets:
-            del self._gets[ident]
-        for ident in writes:
-            self._writes.pop(ident, None)
-        with paused_gc(self.pause_gc):
-            self._drive(engine, lambda: self._absorb(engine, gets))
-            return self._settle(engine, gets, writes)
+        with paused_gc(self.pause_gc):  # planning allocates as much as answering
+            writes = self._plan_writes() if include_writes else {}
+            gets = dict(self._gets)
+            if not gets and not writes:
+                return FlushReport()
+            engine = FlushEngine(
+                gets=[GetUnit(ident[0], p.key, ident) for ident, p in gets.items()],
+                writes=[unit for unit, _ in writes.values()],
+                reads=self._plan_reads(gets),
+                key_of=self._key_of,
+                policy=self.retry,
+                rng=self._rng,
+                start=self._clock(),
+            )
+            for ident in gets:
+                del self._gets[ident]
+            for ident in writes:
+                self._writes.pop(ident, None)
+            try:
+                self._drive(engine, lambda: self._absorb(engine, gets))
+                return self._settle(engine, gets, writes)
+            finally:
+                # Drop the flush's working set while the collector is still paused, or
+                # its first pass would traverse every encoded item and unit for nothing.
+                del engine, gets, writes
 
     def _key_of(self, table: str, item: Item) -> Ident:
         attrs = self._table_keys[table][0]
@@ -309,9 +315,8 @@ class Session:
             if write.operation == "delete":
                 request: dict[str, Any] = {"DeleteRequest": {"Key": write.key}}
             else:
-                codec = write.info.codec
-                item = codec.encode_checked(write.instance, f"{write.info.name} item {write.key}")
-                write.snapshot = codec.snapshot(write.instance)
+                item = _encode(write.info, write.instance, write.key)
+                write.snapshot = write.info.codec.snapshot(write.instance)
                 request = {"PutRequest": {"Item": item}}
             planned[ident] = (WriteUnit(ident[0], request, ident), write)
         dirty_by: dict[Ident, str] = {}
@@ -331,7 +336,7 @@ class Session:
                     f"table {entry.ident[0]!r} would both be written; put only one of them"
                 )
             key, _ = entry.info.key_of(entry.instance)
-            item = entry.info.codec.encode_checked(entry.instance, f"{entry.info.name} item {key}")
+            item = _encode(entry.info, entry.instance, key)
             write = _PendingWrite("put", entry.instance, entry.info, key, snapshot)
             unit = WriteUnit(entry.ident[0], {"PutRequest": {"Item": item}}, entry.ident)
             planned[entry.ident] = (unit, write)
@@ -490,6 +495,14 @@ class Session:
             )
         error.report = report
         return error
+
+
+def _encode(info: ModelInfo, instance: Model, key: Item) -> Item:
+    """Encode a write, naming its key in the error when the item is too large."""
+    try:
+        return info.codec.encode_checked(instance)
+    except ItemTooLargeError as exc:
+        raise too_large(exc.size, f"{info.name} item {key}") from None
 
 
 def _args(request: BatchRequest) -> tuple[str, dict[str, Any]]:
