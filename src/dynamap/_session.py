@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from functools import partial
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -280,7 +281,7 @@ class Session:
             for ident in writes:
                 self._writes.pop(ident, None)
             try:
-                self._drive(engine, lambda: self._absorb(engine, gets))
+                self._drive(engine, partial(self._absorb, engine, gets))
                 return self._settle(engine, gets, writes)
             finally:
                 # Drop the flush's working set while the collector is still paused, or
