@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import random
-from functools import partial
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from types import TracebackType
 from typing import Any, Literal, TypeVar, cast
 
