@@ -15,10 +15,26 @@ from typing import Any, cast, get_args, get_origin
 
 from pydantic import BaseModel
 
-from ._errors import EncodeError
-from ._numbers import decimal_to_wire, float_to_wire, int_to_wire
-from ._size import value_size
+from ._numbers import decimal_to_wire, float_to_wire
 from ._types import is_union, literal_values, strip_annotated, strip_optional, type_name
+from ._values import (
+    AttributeValue,
+    Decoder,
+    Encoder,
+    Item,
+    decode_any,
+    encode_any,
+    encode_list,
+    encode_map,
+    encoder_for_model,
+    int_av,
+    map_key,
+    number_wire,
+    set_av,
+    sized_any,
+    sized_list,
+    sized_map,
+)
 
 __all__ = [
     "AttributeValue",
@@ -35,240 +51,10 @@ __all__ = [
     "sized_encoder",
 ]
 
-AttributeValue = dict[str, Any]
-Item = dict[str, AttributeValue]
-Encoder = Callable[[Any], "AttributeValue | None"]  # None means "omit this attribute"
-Decoder = Callable[[AttributeValue], Any]
-
 
 class UnsupportedTypeError(TypeError):
     """An annotation has no DynamoDB representation."""
 
-
-_NULL: AttributeValue = {"NULL": True}
-_INT_FAST = 10**38
-
-
-# --- dynamic (runtime-typed) values: Any, unions, list/dict contents ----------------------
-
-
-def _number_wire(value: Any) -> str:
-    if isinstance(value, bool):
-        raise EncodeError("bool is not a number")
-    if isinstance(value, int):
-        return int_to_wire(value)
-    if isinstance(value, float):
-        return float_to_wire(value)
-    return decimal_to_wire(value)
-
-
-def _set_av(values: Set[Any]) -> AttributeValue | None:
-    if not values:
-        return None
-    sample = next(iter(values))
-    conv: Callable[[Any], Any]
-    if isinstance(sample, str):
-        kind, conv = "SS", _str_value
-    elif isinstance(sample, bytes | bytearray):
-        kind, conv = "BS", bytes
-    elif isinstance(sample, int | float | Decimal) and not isinstance(sample, bool):
-        kind, conv = "NS", _number_wire
-    else:
-        raise EncodeError(f"cannot store a set of {type(sample).__name__} in DynamoDB")
-    try:
-        return {kind: [conv(v) for v in values]}
-    except (TypeError, AttributeError):
-        raise EncodeError(f"a DynamoDB set must hold one type, got {values!r}") from None
-
-
-def _str_value(value: Any) -> str:
-    if isinstance(value, enum.Enum):
-        value = value.value
-    if not isinstance(value, str):
-        raise TypeError(value)
-    return str(value)
-
-
-def _int_av(value: Any) -> AttributeValue:
-    # str() of a plain int is exact and needs no range check below 10**38.
-    if value.__class__ is int and -_INT_FAST < value < _INT_FAST:
-        return {"N": str(value)}
-    return {"N": _number_wire(value)}
-
-
-def sized_any(value: Any) -> tuple[AttributeValue, int]:
-    """Encode by runtime type, also returning the value's DynamoDB size in bytes.
-
-    Sizing while encoding saves a second walk over nested data for the 400 KB check.
-    """
-    cls = value.__class__
-    if cls is str:
-        return {"S": value}, len(value) if value.isascii() else len(value.encode())
-    if cls is bool:
-        return {"BOOL": value}, 1
-    if cls is int and -_INT_FAST < value < _INT_FAST:
-        text = str(value)
-        return {"N": text}, _int_size(text)
-    if cls is dict:
-        return _sized_map(value)
-    if cls is list or cls is tuple:
-        return _sized_list(value)
-    av = encode_any(value)
-    return av, value_size(av)
-
-
-def _sized_map(value: Any) -> tuple[AttributeValue, int]:
-    out: dict[str, AttributeValue] = {}
-    size = 3
-    for key, v in value.items():
-        k = key if key.__class__ is str and key else _map_key(key)
-        if v.__class__ is str:  # the commonest leaf, inlined
-            out[k] = {"S": v}
-            size += 1 + len(k) + (len(v) if v.isascii() else len(v.encode()))
-        else:
-            av, n = sized_any(v)
-            out[k] = av
-            size += 1 + len(k) + n
-    return {"M": out}, size
-
-
-def _int_size(text: str) -> int:
-    # number_size for the spelling str() gives an int: no leading zeros, no point.
-    return (len(text.lstrip("-").rstrip("0")) + 1) // 2 + 1
-
-
-def _sized_list(value: Any) -> tuple[AttributeValue, int]:
-    out: list[AttributeValue] = []
-    append = out.append
-    size = 3
-    for v in value:
-        cls = v.__class__
-        if cls is str:
-            append({"S": v})
-            size += 1 + (len(v) if v.isascii() else len(v.encode()))
-        elif cls is int and -_INT_FAST < v < _INT_FAST:
-            text = str(v)
-            append({"N": text})
-            size += 1 + (len(text.lstrip("-").rstrip("0")) + 1) // 2 + 1
-        else:
-            av, n = sized_any(v)
-            append(av)
-            size += 1 + n
-    return {"L": out}, size
-
-
-def _encode_map(value: Any) -> AttributeValue:
-    return _sized_map(value)[0]
-
-
-def _encode_list(value: Any) -> AttributeValue:
-    return _sized_list(value)[0]
-
-
-# Exact-class dispatch for the common cases; subclasses and the rest take the slow path.
-_ANY_ENCODERS: dict[type, Callable[[Any], AttributeValue]] = {
-    str: lambda v: {"S": v},
-    bool: lambda v: {"BOOL": v},
-    int: _int_av,
-    float: lambda v: {"N": float_to_wire(v)},
-    Decimal: lambda v: {"N": decimal_to_wire(v)},
-    type(None): lambda v: {"NULL": True},
-    dict: _encode_map,
-    list: _encode_list,
-    tuple: _encode_list,
-    set: lambda v: _set_av(v) or {"L": []},
-    frozenset: lambda v: _set_av(v) or {"L": []},
-    bytes: lambda v: {"B": v},
-}
-
-
-def encode_any(value: Any) -> AttributeValue:
-    """Encode a value by its runtime type (used for `Any`, unions and container contents)."""
-    encoder = _ANY_ENCODERS.get(value.__class__)
-    if encoder is not None:
-        return encoder(value)
-    return _encode_other(value)
-
-
-def _encode_other(value: Any) -> AttributeValue:
-    if isinstance(value, enum.Enum):
-        return encode_any(value.value)
-    if isinstance(value, str):
-        return {"S": str(value)}
-    if isinstance(value, bool):
-        return {"BOOL": bool(value)}
-    if isinstance(value, int | float | Decimal):
-        return {"N": _number_wire(value)}
-    # isinstance() on an Any leaves pyright with Unknown element types; the values are Any.
-    if isinstance(value, bytes | bytearray | memoryview):
-        return {"B": bytes(value)}  # pyright: ignore[reportUnknownArgumentType]
-    if isinstance(value, BaseModel):
-        return {"M": encoder_for_model(type(value))(value)}
-    if isinstance(value, Mapping):
-        return _encode_map(value)
-    if isinstance(value, Set):
-        members: Set[Any] = value  # pyright: ignore[reportUnknownVariableType]
-        return _set_av(members) or {"L": []}
-    if isinstance(value, list | tuple):
-        return _encode_list(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return {"S": value.isoformat()}
-    if isinstance(value, uuid.UUID):
-        return {"S": str(value)}
-    raise EncodeError(f"cannot store a value of type {type(value).__qualname__} in DynamoDB")
-
-
-def _map_key(key: Any) -> str:
-    if isinstance(key, enum.Enum):
-        key = key.value
-    if not isinstance(key, str):
-        raise EncodeError(f"DynamoDB map keys must be strings, got {key!r}")
-    if not key:
-        raise EncodeError("DynamoDB map keys cannot be empty strings")
-    return str(key)
-
-
-def _number_from_wire(text: str) -> int | Decimal:
-    # Integral spellings come back as int, everything else as an exact Decimal.
-    if "." in text or "e" in text or "E" in text:
-        return Decimal(text)
-    return int(text)
-
-
-def decode_any(av: AttributeValue) -> Any:
-    """Decode an AttributeValue to plain Python (N -> int or Decimal, SS -> set, M -> dict...)."""
-    if "S" in av:
-        return av["S"]
-    if "N" in av:
-        return _number_from_wire(av["N"])
-    if "M" in av:
-        out: dict[str, Any] = {}
-        for k, v in av["M"].items():  # the commonest leaves inlined
-            if "S" in v:
-                out[k] = v["S"]
-            elif "BOOL" in v:
-                out[k] = v["BOOL"]
-            else:
-                out[k] = decode_any(v)
-        return out
-    if "L" in av:
-        return [v["S"] if "S" in v else decode_any(v) for v in av["L"]]
-    if "BOOL" in av:
-        return av["BOOL"]
-    if "NULL" in av:
-        return None
-    if "B" in av:
-        return bytes(av["B"])
-    if "SS" in av:
-        return set(av["SS"])
-    if "NS" in av:
-        return {_number_from_wire(v) for v in av["NS"]}
-    if "BS" in av:
-        return {bytes(v) for v in av["BS"]}
-    raise EncodeError(f"not a DynamoDB AttributeValue: {av!r}")
-
-
-# --- compiled, annotation-driven codecs ----------------------------------------------------
 
 _NUMBER_TYPES: tuple[type, ...] = (int, float, Decimal)
 
@@ -312,7 +98,7 @@ def compile_encoder(tp: Any) -> Encoder:
             return lambda v: {"S": str(v)}
         kind = number_kind(origin)
         if kind is int:
-            return _int_av
+            return int_av
         if kind is float:
             return lambda v: {"N": float_to_wire(v)}
         if kind is Decimal:
@@ -339,16 +125,16 @@ def compile_encoder(tp: Any) -> Encoder:
                     f"DynamoDB map keys must be str, not {type_name(args[0])}"
                 )
             if len(args) < 2 or strip_annotated(args[1]) is Any:
-                return _encode_map
+                return encode_map
             value_encoder = _element_encoder(args[1])
-            return lambda v: {"M": {_map_key(k): value_encoder(x) for k, x in v.items()}}
+            return lambda v: {"M": {map_key(k): value_encoder(x) for k, x in v.items()}}
         if issubclass(origin, tuple) and args and args[-1] is not Ellipsis:
             encoders = [_element_encoder(a) for a in args]
             return lambda v: {"L": [e(x) for e, x in zip(encoders, v, strict=True)]}
         if issubclass(origin, Sequence) and not issubclass(origin, str | bytes):
             element_type = strip_annotated(args[0]) if args else Any
             if element_type in (int, str, Any):
-                return _encode_list  # inlines int and str, and encodes None as NULL
+                return encode_list  # inlines int and str, and encodes None as NULL
             element = _element_encoder(element_type)
             return lambda v: {"L": [element(x) for x in v]}
     raise UnsupportedTypeError(f"{type_name(tp)} has no DynamoDB representation")
@@ -379,19 +165,19 @@ def _is_set_type(tp: Any) -> bool:
 def _compile_set_encoder(element: Any) -> Encoder:
     element = strip_optional(element)
     if element is Any:
-        return _set_av
+        return set_av
     values = literal_values(element)
     base: Any = element
     if values:
         base = type(cast(object, values[0]))
     if isinstance(base, type) and issubclass(base, enum.Enum):
-        return lambda v: _set_av({m.value for m in v})
+        return lambda v: set_av({m.value for m in v})
     if isinstance(base, type) and issubclass(base, str):
         return lambda v: {"SS": [str(x) for x in v]} if v else None
     if isinstance(base, type) and issubclass(base, bytes | bytearray):
         return lambda v: {"BS": [bytes(x) for x in v]} if v else None
     if number_kind(base) is not None:
-        return lambda v: {"NS": [_number_wire(x) for x in v]} if v else None
+        return lambda v: {"NS": [number_wire(x) for x in v]} if v else None
     raise UnsupportedTypeError(
         f"set[{type_name(element)}] has no DynamoDB representation "
         "(sets hold str, numbers or bytes)"
@@ -502,19 +288,12 @@ def _model_decoder(model: type[BaseModel]) -> Decoder:
     return decode
 
 
-def encoder_for_model(model: type[BaseModel]) -> Callable[[Any], Item]:
-    """Encode a pydantic model instance as the attribute map of an M value."""
-    from ._modelcodec import codec_for
-
-    return lambda value: codec_for(model).encode(value)
-
-
 def sized_encoder(encoder: Encoder) -> Callable[[Any], tuple[AttributeValue | None, int]] | None:
     """A size-returning twin of a compiled encoder, when one exists (Any, lists, maps)."""
     if encoder is encode_any:
         return sized_any
-    if encoder is _encode_list:
-        return _sized_list
-    if encoder is _encode_map:
-        return _sized_map
+    if encoder is encode_list:
+        return sized_list
+    if encoder is encode_map:
+        return sized_map
     return None

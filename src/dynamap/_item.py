@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from ._codec import Item
 from ._model import Model, model_info
+from ._values import Item
 
 __all__ = ["from_item", "to_item"]
 

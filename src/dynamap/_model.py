@@ -14,7 +14,6 @@ from typing import Annotated, Any, ClassVar, Literal, cast
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from typing_extensions import Self
 
-from ._codec import Item
 from ._declare import GlobalIndex, IndexDeclaration, LocalIndex, PartitionKey, SortKey
 from ._errors import EncodeError, InvalidKeyError, ModelDefinitionError
 from ._modelcodec import ModelCodec, codec_for
@@ -22,6 +21,7 @@ from ._names import Projection, render_projection
 from ._numbers import canonical_number
 from ._paths import AttrPath, path
 from ._types import is_optional, literal_values, strip_annotated, strip_optional, type_name
+from ._values import Item
 
 __all__ = ["KeyAttr", "Model", "ModelInfo", "ResolvedIndex", "model_info"]
 
@@ -114,7 +114,7 @@ class KeyAttr:
             if not value:
                 raise InvalidKeyError(f"{model}.{self.name}: key binary values cannot be empty")
             return {"B": bytes(value)}
-        from ._codec import encode_any
+        from ._values import encode_any
 
         try:
             return encode_any(value)

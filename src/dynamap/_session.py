@@ -6,7 +6,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -16,9 +16,9 @@ from typing import Any, Literal, TypeVar, cast
 from pydantic import ValidationError
 from typing_extensions import Self
 
-from ._codec import Item
 from ._deferred import Deferred, fail, resolve
-from ._engine import BatchRequest, FlushEngine, GetUnit, Ident, TableRead, Unit, WriteUnit
+from ._driver import drive
+from ._engine import FlushEngine, GetUnit, Ident, TableRead, Unit, WriteUnit
 from ._errors import (
     DecodeError,
     DynamapError,
@@ -35,7 +35,8 @@ from ._names import render_projection
 from ._report import FlushReport, Unprocessed
 from ._retry import RetryPolicy
 from ._size import too_large
-from ._transport import Boto3Transport, Transport, TransportError
+from ._transport import Boto3Transport, Transport
+from ._values import Item
 
 __all__ = ["KeyValue", "Session"]
 
@@ -281,7 +282,17 @@ class Session:
             for ident in writes:
                 self._writes.pop(ident, None)
             try:
-                self._drive(engine, partial(self._absorb, engine, gets))
+                if self._pool is None and self.concurrency > 1:
+                    self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dynamap")
+                drive(
+                    engine,
+                    self.transport,
+                    pool=self._pool,
+                    concurrency=self.concurrency,
+                    absorb=partial(self._absorb, engine, gets),
+                    clock=self._clock,
+                    sleep=self._sleep,
+                )
                 return self._settle(engine, gets, writes)
             finally:
                 # Drop the flush's working set while the collector is still paused, or
@@ -343,53 +354,6 @@ class Session:
             planned[entry.ident] = (unit, write)
             dirty_by[entry.ident] = entry.info.name
         return planned
-
-    def _drive(self, engine: FlushEngine, absorb: Callable[[], None]) -> None:
-        """Run the engine's requests through a bounded thread pool until it is idle."""
-        if self._pool is None and self.concurrency > 1:
-            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dynamap")
-        in_flight: dict[Future[dict[str, Any]], BatchRequest] = {}
-        while True:
-            now = self._clock()
-            while len(in_flight) < self.concurrency:
-                request = engine.next_request(now)
-                if request is None:
-                    break
-                if self._pool is None:
-                    self._call(engine, request)
-                    absorb()
-                    now = self._clock()
-                    continue
-                in_flight[self._pool.submit(self.transport.call, *_args(request))] = request
-            wakeup = engine.next_wakeup()
-            if not in_flight:
-                if wakeup is None:
-                    return
-                self._sleep(max(0.0, wakeup - now))
-                continue
-            # With every worker busy, only a completion can free a slot: wait for one (a
-            # timeout here would spin while ready work waits). Otherwise wake for the
-            # next retry that becomes due.
-            full = len(in_flight) >= self.concurrency
-            timeout = None if full or wakeup is None else max(0.0, wakeup - now)
-            done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
-            for future in done:
-                request = in_flight.pop(future)
-                try:
-                    response = future.result()
-                except TransportError as exc:
-                    engine.on_error(request, exc, self._clock())
-                else:
-                    engine.on_response(request, response, self._clock())
-            absorb()
-
-    def _call(self, engine: FlushEngine, request: BatchRequest) -> None:
-        try:
-            response = self.transport.call(*_args(request))
-        except TransportError as exc:
-            engine.on_error(request, exc, self._clock())
-        else:
-            engine.on_response(request, response, self._clock())
 
     def _load(self, info: ModelInfo, ident: Ident, item: Item) -> Model:
         instance: Model = info.codec.decode(item)
@@ -504,7 +468,3 @@ def _encode(info: ModelInfo, instance: Model, key: Item) -> Item:
         return info.codec.encode_checked(instance)
     except ItemTooLargeError as exc:
         raise too_large(exc.size, f"{info.name} item {key}") from None
-
-
-def _args(request: BatchRequest) -> tuple[str, dict[str, Any]]:
-    return request.operation, request.params

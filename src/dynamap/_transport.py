@@ -43,7 +43,12 @@ class Boto3Transport:
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Call the client method for `operation`, mapping botocore errors to TransportError."""
-        from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+        from botocore.exceptions import (
+            ClientError,
+            ConnectionError,
+            HTTPClientError,
+            ParamValidationError,
+        )
 
         method = self._methods.get(operation)
         if method is None:
@@ -58,4 +63,6 @@ class Boto3Transport:
             ) from exc
         except (ConnectionError, HTTPClientError) as exc:
             raise TransportError("ConnectionError", str(exc)) from exc
+        except ParamValidationError as exc:  # botocore's own checks: not worth retrying
+            raise TransportError("ParamValidationError", str(exc)) from exc
         return response

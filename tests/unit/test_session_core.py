@@ -527,3 +527,20 @@ def test_flush_pauses_the_cyclic_collector_and_restores_it():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_an_unexpected_client_failure_hands_back_every_unit():
+    class Broken(FakeDynamo):
+        def call(self, operation, params):
+            raise RuntimeError("socket exploded")
+
+    s = session(Broken({"orders": ("pk",)}), concurrency=2)
+    for i in range(30):
+        s.put(Order(pk=f"o{i}"))
+    with pytest.raises(
+        RequestRejectedError, match="ClientError: RuntimeError: socket exploded"
+    ) as info:
+        s.flush()
+    assert sorted(u.key["pk"]["S"] for u in info.value.unprocessed) == sorted(
+        f"o{i}" for i in range(30)
+    )
