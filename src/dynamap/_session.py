@@ -129,6 +129,7 @@ class Session:
         self._gets: dict[Ident, _PendingGet] = {}
         self._writes: dict[Ident, _PendingWrite] = {}
         self._table_keys: dict[str, tuple[tuple[str, ...], str]] = {}
+        self._table_models: dict[str, set[type[Model]]] = {}  # every model seen per table
 
     # -- context management -----------------------------------------------------------------
 
@@ -177,6 +178,7 @@ class Session:
                 f"{info.name} and {known[1]} both map to table {table!r} with different keys "
                 f"({', '.join(keys)} vs {', '.join(known[0])})"
             )
+        self._table_models.setdefault(table, set()).add(info.model)
         return table
 
     def get(self, model: type[M], *key: KeyValue, consistent: bool = False) -> Deferred[M]:
@@ -223,29 +225,32 @@ class Session:
         write, before anything is sent: a value DynamoDB would reject (NaN, an
         item over 400 KB) fails the flush and sends nothing.
         """
-        self._check_open()
-        info = model_info(type(instance))
-        table = self._table(info)
-        key, canonical = info.key_of(instance)
-        ident = (table, canonical)
-        self._writes[ident] = _PendingWrite("put", instance, info, key)
+        ident, canonical = self._register_write("put", instance)
         self._deleted.discard(ident)
         slot = (type(instance), canonical)
         entry = self._identity.get(slot)
         if entry is None or entry.instance is not instance:
+            info = self._writes[ident].info
             self._identity[slot] = _Entry(instance, info, ident, entry.snapshot if entry else None)
 
     def delete(self, instance: Model) -> None:
         """Delete the item with `instance`'s key at the next flush."""
+        ident, canonical = self._register_write("delete", instance)
+        self._deleted.add(ident)
+        for model in self._table_models[ident[0]]:
+            self._identity.pop((model, canonical), None)
+
+    def _register_write(
+        self, operation: Literal["put", "delete"], instance: Model
+    ) -> tuple[Ident, CanonicalKey]:
+        """Queue a write (replacing any earlier one for the key) and return its identity."""
         self._check_open()
         info = model_info(type(instance))
         table = self._table(info)
         key, canonical = info.key_of(instance)
         ident = (table, canonical)
-        self._writes[ident] = _PendingWrite("delete", instance, info, key)
-        self._deleted.add(ident)
-        for slot in [s for s, e in self._identity.items() if e.ident == ident]:
-            del self._identity[slot]
+        self._writes[ident] = _PendingWrite(operation, instance, info, key)
+        return ident, canonical
 
     # -- flushing ---------------------------------------------------------------------------
 
