@@ -218,6 +218,8 @@ def compile_decoder(tp: Any) -> Decoder:
                 }
                 conv = converters[element]
                 return lambda av: _number_set(av, conv)
+            if strip_annotated(args[0]) is str:
+                return lambda av: set(av["SS"]) if "SS" in av else decode_any(av)
         if issubclass(origin, Sequence) and not issubclass(origin, str | bytes | tuple) and args:
             if strip_annotated(args[0]) is int:
                 return _decode_int_list

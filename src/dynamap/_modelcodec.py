@@ -39,17 +39,23 @@ class FieldCodec:
     annotation: Any
     encode: Encoder
     decode: Decoder
-    wire: str  # "S", "BOOL", "N_INT" for the inlined fast paths, "" otherwise
+    wire: str  # "S", "BOOL", "N_INT", "N_FLOAT", "N_DECIMAL" for inlined paths, "" otherwise
 
 
 def _wire_kind(annotation: Any) -> str:
     tp = strip_optional(annotation)
     if tp is str:
         return "S"
+    if tp in (dt.datetime, dt.date, dt.time, uuid.UUID):
+        return "S_TEXT"  # stored as text that pydantic parses: read, but never write, inline
     if tp is bool:
         return "BOOL"
     if tp is int:
         return "N_INT"
+    if tp is float:
+        return "N_FLOAT"
+    if tp is Decimal:
+        return "N_DECIMAL"
     return ""
 
 
@@ -84,13 +90,14 @@ class ModelCodec:
         self.encode_checked: Callable[[Any], Item] = _generate_encoder(
             model, self.fields, checked=True
         )
-        self.to_python: Callable[[Item], dict[str, Any]] = _generate_to_python(model, self.fields)
+        self.to_python: Callable[[Item], dict[str, Any]] = _generate_to_python(
+            model, self.fields, None
+        )
         self.snapshot: Callable[[Any], tuple[Any, ...]] = _generate_snapshot(model, self.fields)
-        self._validate = model.__pydantic_validator__.validate_python
-
-    def decode(self, item: Item) -> Any:
-        """Build a validated model instance from a DynamoDB item."""
-        return self._validate(self.to_python(item))
+        # decode(item): a validated instance; to_python inlined into one function.
+        self.decode: Callable[[Item], Any] = _generate_to_python(
+            model, self.fields, model.__pydantic_validator__.validate_python
+        )
 
 
 def _generate_encoder(
@@ -151,29 +158,48 @@ def _generate_encoder(
     return _compile(lines, namespace, "encode", model)
 
 
-def _generate_to_python(model: type[BaseModel], fields: tuple[FieldCodec, ...]) -> Any:
-    namespace: dict[str, Any] = {}
-    lines = ["def to_python(item):", "    data = {}", "    get = item.get"]
+_FAST_READ = {
+    "S": "item[{a}]['S']",
+    "S_TEXT": "item[{a}]['S']",
+    "BOOL": "item[{a}]['BOOL']",
+    "N_INT": "int(item[{a}]['N'])",
+    "N_FLOAT": "float(item[{a}]['N'])",
+    "N_DECIMAL": "Decimal(item[{a}]['N'])",
+}
+
+
+def _generate_to_python(
+    model: type[BaseModel], fields: tuple[FieldCodec, ...], validate: Callable[[Any], Any] | None
+) -> Any:
+    """to_python(item): field values pydantic validates; with `validate`, decode(item).
+
+    Plain scalars are read inline. Anything unusual (an absent attribute, a NULL, a
+    number spelled otherwise, another type) falls back to the field's full decoder.
+    """
+    namespace: dict[str, Any] = {"Decimal": Decimal, "validate": validate}
+    name = "to_python" if validate is None else "decode"
+    lines = [f"def {name}(item):", "    data = {}", "    get = item.get"]
     for i, f in enumerate(fields):
         attr = repr(f.attr)
         namespace[f"d{i}"] = f.decode
-        lines.append(f"    av = get({attr})")
-        lines.append("    if av is not None:")
-        fast = {"S": "av['S']", "BOOL": "av['BOOL']"}.get(f.wire)
         # A NULL (written by another client for None) reads back as an absent attribute.
+        general = [
+            f"{{}}av = get({attr})",
+            "{}if av is not None and 'NULL' not in av:",
+            f"{{}}    data[{attr}] = d{i}(av)",
+        ]
+        fast = _FAST_READ.get(f.wire)
         if fast is None:
-            lines.append("        if 'NULL' not in av:")
-            lines.append(f"            data[{attr}] = d{i}(av)")
+            lines += [line.format("    ") for line in general]
             continue
         lines += [
-            "        try:",
-            f"            data[{attr}] = {fast}",
-            "        except KeyError:",
-            "            if 'NULL' not in av:",
-            f"                data[{attr}] = d{i}(av)",
+            "    try:",
+            f"        data[{attr}] = {fast.format(a=attr)}",
+            "    except Exception:",
         ]
-    lines.append("    return data")
-    return _compile(lines, namespace, "to_python", model)
+        lines += [line.format("        ") for line in general]
+    lines.append("    return data" if validate is None else "    return validate(data)")
+    return _compile(lines, namespace, name, model)
 
 
 def _generate_snapshot(model: type[BaseModel], fields: tuple[FieldCodec, ...]) -> Any:

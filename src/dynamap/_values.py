@@ -247,6 +247,8 @@ def decode_any(av: AttributeValue) -> Any:
                 out[k] = v["S"]
             elif "BOOL" in v:
                 out[k] = v["BOOL"]
+            elif "N" in v and v["N"].isdigit():
+                out[k] = int(v["N"])
             else:
                 out[k] = decode_any(v)
         return out
