@@ -288,3 +288,35 @@ def test_any_value_round_trips(e: Everything):
     back = from_item(Everything, to_item(e))
     assert normalise(back.model_dump()) == normalise(e.model_dump())
     assert type(back.i) is int
+
+
+def test_values_written_by_other_clients_decode_or_fail_clearly():
+    from pydantic import ValidationError
+
+    base = {"pk": {"S": "e"}, "sk": {"N": "1"}}
+    odd = from_item(
+        Everything,
+        base
+        | {
+            "i": {"N": "5.0"},  # an int spelled as a decimal
+            "f": {"NULL": True},  # NULL reads as absent
+            "d": {"N": "1E2"},
+            "when": {"NULL": True},
+            "lst": {"L": [{"N": "1"}, {"N": "2.0"}]},
+            "ss": {"SS": ["a"]},
+        },
+    )
+    assert (odd.i, odd.f, odd.d, odd.when, odd.lst, odd.ss) == (
+        5,
+        0.0,
+        Decimal(100),
+        None,
+        [1, 2],
+        {"a"},
+    )
+    with pytest.raises(ValidationError, match="s"):
+        from_item(Everything, base | {"s": {"N": "5"}})  # never silently the default
+    with pytest.raises(ValidationError):
+        from_item(Everything, base | {"i": {"N": "1.5"}})
+    with pytest.raises(ValidationError):
+        from_item(Everything, base | {"b": {"S": "maybe"}})
