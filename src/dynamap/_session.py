@@ -340,12 +340,12 @@ class Session:
         for entry in self._identity.values():
             if entry.snapshot is None or entry.ident in self._deleted:
                 continue
-            snapshot = entry.info.codec.snapshot(entry.instance)
-            if snapshot == entry.snapshot:
-                continue
             explicit = self._writes.get(entry.ident)
             if explicit is not None and explicit.instance is entry.instance:
                 continue  # already planned from put()
+            snapshot = entry.info.codec.snapshot(entry.instance)
+            if snapshot == entry.snapshot:
+                continue
             if entry.ident in planned:
                 other = dirty_by.get(entry.ident) or planned[entry.ident][1].info.name
                 raise DynamapError(
