@@ -544,3 +544,46 @@ def test_an_unexpected_client_failure_hands_back_every_unit():
     assert sorted(u.key["pk"]["S"] for u in info.value.unprocessed) == sorted(
         f"o{i}" for i in range(30)
     )
+
+
+def test_a_key_is_never_in_two_requests_at_once():
+    """Writes to one key cannot be reordered: each key is in at most one request in flight."""
+    import threading
+    import time as real_time
+
+    class Watchful(FakeDynamo):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.in_flight: dict[tuple, int] = {}
+            self.overlaps = 0
+            self.watch = threading.Lock()
+
+        def call(self, operation, params):
+            keys = [
+                (t, self.ident(t, w.get("PutRequest", {}).get("Item") or w["DeleteRequest"]["Key"]))
+                for t, ws in params["RequestItems"].items()
+                for w in ws
+            ]
+            with self.watch:
+                for k in keys:
+                    self.overlaps += self.in_flight.get(k, 0)
+                    self.in_flight[k] = self.in_flight.get(k, 0) + 1
+            real_time.sleep(0.002)  # let requests overlap
+            try:
+                return super().call(operation, params)
+            finally:
+                with self.watch:
+                    for k in keys:
+                        self.in_flight[k] -= 1
+
+    fake = Watchful({"orders": ("pk",)}, seed=9)
+    rng = random.Random(4)
+    fake.withhold = lambda table, item: rng.random() < 0.3  # retries overlap fresh requests
+    policy = RetryPolicy(base_delay=0.001, max_delay=0.01)
+    with Session(transport=fake, concurrency=4, rng=random.Random(1), retry=policy) as s:
+        for round_ in range(3):
+            for i in range(200):
+                s.put(Order(pk=f"o{i}", total=round_))
+    assert fake.overlaps == 0
+    assert all(item["total"] == {"N": "2"} for item in fake.data["orders"].values())
+    assert len(fake.data["orders"]) == 200
