@@ -11,8 +11,10 @@ fi
 # Re-install only when pyproject.toml changed since the last install.
 stamp="$VENV/.dynamap-installed"
 if [[ ! -f "$stamp" ]] || [[ pyproject.toml -nt "$stamp" ]]; then
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+  # Some machines list local package folders that may be absent: pip warns once per package.
+  quiet_pip() { "$VENV/bin/python" -m pip "$@" 2> >(grep -v "^WARNING: Location 'file:" >&2); }
+  quiet_pip install --quiet --upgrade pip
+  quiet_pip install --quiet -e ".[dev]"
   touch "$stamp"
 fi
 export PATH="$VENV/bin:$PATH"
