@@ -547,7 +547,8 @@ def test_an_unexpected_client_failure_hands_back_every_unit():
 
 
 def test_a_key_is_never_in_two_requests_at_once():
-    """Writes to one key cannot be reordered: each key is in at most one request in flight."""
+    """Writes to one key cannot be reordered: each key is in at most one request in flight,
+    and no more than `concurrency` requests are in flight."""
     import threading
     import time as real_time
 
@@ -556,6 +557,7 @@ def test_a_key_is_never_in_two_requests_at_once():
             super().__init__(*args, **kwargs)
             self.in_flight: dict[tuple, int] = {}
             self.overlaps = 0
+            self.calls_now = self.most_calls = 0
             self.watch = threading.Lock()
 
         def call(self, operation, params):
@@ -565,6 +567,8 @@ def test_a_key_is_never_in_two_requests_at_once():
                 for w in ws
             ]
             with self.watch:
+                self.calls_now += 1
+                self.most_calls = max(self.most_calls, self.calls_now)
                 for k in keys:
                     self.overlaps += self.in_flight.get(k, 0)
                     self.in_flight[k] = self.in_flight.get(k, 0) + 1
@@ -573,6 +577,7 @@ def test_a_key_is_never_in_two_requests_at_once():
                 return super().call(operation, params)
             finally:
                 with self.watch:
+                    self.calls_now -= 1
                     for k in keys:
                         self.in_flight[k] -= 1
 
@@ -585,5 +590,6 @@ def test_a_key_is_never_in_two_requests_at_once():
             for i in range(200):
                 s.put(Order(pk=f"o{i}", total=round_))
     assert fake.overlaps == 0
+    assert 1 < fake.most_calls <= 4  # the pool is used, and bounded
     assert all(item["total"] == {"N": "2"} for item in fake.data["orders"].values())
     assert len(fake.data["orders"]) == 200
