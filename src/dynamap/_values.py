@@ -241,17 +241,7 @@ def decode_any(av: AttributeValue) -> Any:
     if "N" in av:
         return number_from_wire(av["N"])
     if "M" in av:
-        out: dict[str, Any] = {}
-        for k, v in av["M"].items():  # the commonest leaves inlined
-            if "S" in v:
-                out[k] = v["S"]
-            elif "BOOL" in v:
-                out[k] = v["BOOL"]
-            elif "N" in v and v["N"].isdigit():
-                out[k] = int(v["N"])
-            else:
-                out[k] = decode_any(v)
-        return out
+        return _decode_map(av["M"])
     if "L" in av:
         return [v["S"] if "S" in v else decode_any(v) for v in av["L"]]
     if "BOOL" in av:
@@ -267,6 +257,22 @@ def decode_any(av: AttributeValue) -> Any:
     if "BS" in av:
         return {bytes(v) for v in av["BS"]}
     raise EncodeError(f"not a DynamoDB AttributeValue: {av!r}")
+
+
+def _decode_map(entries: dict[str, AttributeValue]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in entries.items():  # the commonest values inlined: this is the hot loop
+        if "S" in v:
+            out[k] = v["S"]
+        elif "BOOL" in v:
+            out[k] = v["BOOL"]
+        elif "N" in v and v["N"].isdigit():
+            out[k] = int(v["N"])
+        elif "M" in v:
+            out[k] = _decode_map(v["M"])
+        else:
+            out[k] = decode_any(v)
+    return out
 
 
 def encoder_for_model(model: type[BaseModel]) -> Callable[[Any], Item]:
