@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import pytest
@@ -210,8 +209,3 @@ def test_any_value_round_trips_through_dynamodb_local(direct_client, value: Ever
     stored = direct_client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
     back = from_item(Everything, stored)
     assert normalise(back.model_dump()) == normalise(value.model_dump())
-
-
-def test_shared_reserved_words_file_is_the_one_tested():
-    shared = Path(__file__).resolve().parents[2] / "shared" / "dynamodb" / "reserved-words.txt"
-    assert len(shared.read_text().split()) == len(WORDS)

@@ -9,7 +9,6 @@ from ._errors import ItemTooLargeError
 
 __all__ = [
     "MAX_ITEM_BYTES",
-    "check_item_size",
     "item_size",
     "number_size",
     "too_large",
@@ -87,10 +86,3 @@ def too_large(size: int, what: str) -> ItemTooLargeError:
         size=size,
         limit=MAX_ITEM_BYTES,
     )
-
-
-def check_item_size(item: dict[str, dict[str, Any]], what: str) -> None:
-    """Raise ItemTooLargeError if `item` is over DynamoDB's 400 KB limit."""
-    size = item_size(item)
-    if size > MAX_ITEM_BYTES:
-        raise too_large(size, what)

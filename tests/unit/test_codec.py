@@ -320,3 +320,25 @@ def test_values_written_by_other_clients_decode_or_fail_clearly():
         from_item(Everything, base | {"i": {"N": "1.5"}})
     with pytest.raises(ValidationError):
         from_item(Everything, base | {"b": {"S": "maybe"}})
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda n: {"k": ["x" * n, 1234567, True, None]},  # a map holding a list
+        lambda n: [{"a": "x" * n}, {"b": [10, 200, -3000]}],  # a list of maps
+    ],
+)
+def test_size_while_encoding_matches_item_size_at_the_limit(shape):
+    """The size computed while encoding nested data agrees with item_size to the byte."""
+    from dynamap._model import model_info
+
+    codec = model_info(Everything).codec
+    base = item_size(codec.encode(Everything(pk="e", sk=1, anything=shape(0))))
+    room = MAX_ITEM_BYTES - base
+    at_limit = Everything(pk="e", sk=1, anything=shape(room))
+    assert item_size(codec.encode(at_limit)) == MAX_ITEM_BYTES
+    assert to_item(at_limit) == codec.encode(at_limit)
+    with pytest.raises(ItemTooLargeError) as info:
+        to_item(Everything(pk="e", sk=1, anything=shape(room + 1)))
+    assert info.value.size == MAX_ITEM_BYTES + 1

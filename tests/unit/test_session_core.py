@@ -593,3 +593,25 @@ def test_a_key_is_never_in_two_requests_at_once():
     assert 1 < fake.most_calls <= 4  # the pool is used, and bounded
     assert all(item["total"] == {"N": "2"} for item in fake.data["orders"].values())
     assert len(fake.data["orders"]) == 200
+
+
+def test_consumed_capacity_is_summed_across_retries():
+    fake = make()
+    seen = set()
+
+    def once(table, key):  # withhold every key the first time it is seen
+        ident = key["pk"]["S"]
+        if ident in seen:
+            return False
+        seen.add(ident)
+        return True
+
+    seed_users(fake, 10)
+    fake.withhold = once
+    with session(fake) as s:
+        for i in range(10):
+            s.get(User, f"u{i}", "p")
+        report = s.flush()
+    # The fake charges 0.5 per key sent: 10 keys, each sent twice.
+    assert report.retries == 10
+    assert report.consumed_capacity == {"users": 10.0}
