@@ -29,9 +29,9 @@ import boto3
 import pydantic
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from _dynamap.codec.size import item_size
+from _dynamap.model.model import model_info
 from dynamap import from_item, to_item
-from dynamap._model import model_info
-from dynamap._size import item_size
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -49,9 +49,9 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.models import Model as PynamoModel
-from tests.support import ddblocal
 
 from dynamap import Session, create_table_params, to_item
+from tests.support import ddblocal
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -1,8 +1,11 @@
 """dynamap: a typed, batched, fault-tolerant data-mapper for Amazon DynamoDB on pydantic v2."""
 
-from ._declare import GlobalIndex, IndexProjection, LocalIndex, PartitionKey, SortKey
-from ._deferred import Deferred
-from ._errors import (
+# The implementation lives in the private package `_dynamap` (as pytest's lives in
+# `_pytest`), so that editors completing `dynamap.` offer the public names only.
+from _dynamap.core.report import FlushReport, Unprocessed
+from _dynamap.core.retry import RetryPolicy
+from _dynamap.declare.markers import GlobalIndex, IndexProjection, LocalIndex, PartitionKey, SortKey
+from _dynamap.errors import (
     DecodeError,
     DynamapError,
     EncodeError,
@@ -12,18 +15,20 @@ from ._errors import (
     ModelDefinitionError,
     RequestRejectedError,
     TableNotFoundError,
+    TransportError,
     UnprocessedError,
 )
-from ._item import from_item, to_item
-from ._model import Model
-from ._names import Projection
-from ._paths import AttrPath
-from ._projection import projection
-from ._report import FlushReport, Unprocessed
-from ._retry import RetryPolicy
-from ._schema import create_table_params
-from ._session import KeyValue, Session
-from ._transport import Boto3Transport, Transport, TransportError
+from _dynamap.expr.names import Projection
+from _dynamap.expr.paths import AttrPath
+from _dynamap.model.item import from_item, to_item
+from _dynamap.model.keys import KeyValue
+from _dynamap.model.model import Model
+from _dynamap.model.projection import projection
+from _dynamap.model.schema import create_table_params
+from _dynamap.session.deferred import Deferred
+from _dynamap.session.sync import Session
+from _dynamap.transport.base import Transport
+from _dynamap.transport.boto3 import Boto3Transport
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,286 @@
+"""Per-class codecs for pydantic models, generated as straight-line Python once per class."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from _dynamap.codec.compile import (
+    Decoder,
+    Encoder,
+    Item,
+    UnsupportedTypeError,
+    compile_decoder,
+    compile_encoder,
+    sized_encoder,
+)
+from _dynamap.codec.nested import register
+from _dynamap.codec.numbers import int_to_wire
+from _dynamap.codec.size import MAX_ITEM_BYTES, number_size, too_large, value_size
+from _dynamap.declare.annotations import literal_values, strip_optional
+from _dynamap.errors import ModelDefinitionError
+
+__all__ = ["FieldCodec", "ModelCodec", "codec_for"]
+
+
+@dataclass(frozen=True)
+class FieldCodec:
+    """How one field is stored: Python name, DynamoDB attribute name, encoder and decoder."""
+
+    name: str
+    attr: str
+    annotation: Any
+    encode: Encoder
+    decode: Decoder
+    wire: str  # "S", "BOOL", "N_INT", "N_FLOAT", "N_DECIMAL" for inlined paths, "" otherwise
+
+
+def _wire_kind(annotation: Any) -> str:
+    tp = strip_optional(annotation)
+    if tp is str:
+        return "S"
+    if tp in (dt.datetime, dt.date, dt.time, uuid.UUID):
+        return "S_TEXT"  # stored as text that pydantic parses: read, but never write, inline
+    if tp is bool:
+        return "BOOL"
+    if tp is int:
+        return "N_INT"
+    if tp is float:
+        return "N_FLOAT"
+    if tp is Decimal:
+        return "N_DECIMAL"
+    return ""
+
+
+class ModelCodec:
+    """Encodes instances of one pydantic model to an attribute map and decodes them back."""
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        self.model = model
+        fields: list[FieldCodec] = []
+        for name, info in model.model_fields.items():
+            annotation = info.annotation
+            try:
+                encode = compile_encoder(annotation)
+                decode = compile_decoder(annotation)
+            except UnsupportedTypeError as exc:
+                raise ModelDefinitionError(
+                    f"{model.__qualname__}.{name}: unsupported type: {exc}"
+                ) from None
+            attr = info.alias or name
+            fields.append(
+                FieldCodec(name, attr, annotation, encode, decode, _wire_kind(annotation))
+            )
+        attrs = [f.attr for f in fields]
+        duplicate = next((a for a in attrs if attrs.count(a) > 1), None)
+        if duplicate is not None:
+            raise ModelDefinitionError(
+                f"{model.__qualname__}: two fields are stored as attribute {duplicate!r}"
+            )
+        self.fields: tuple[FieldCodec, ...] = tuple(fields)
+        self.by_name = {f.name: f for f in fields}
+        self.encode: Callable[[Any], Item] = _generate_encoder(model, self.fields, checked=False)
+        self.encode_checked: Callable[[Any], Item] = _generate_encoder(
+            model, self.fields, checked=True
+        )
+        self.to_python: Callable[[Item], dict[str, Any]] = _generate_to_python(
+            model, self.fields, None
+        )
+        self.snapshot: Callable[[Any], tuple[Any, ...]] = _generate_snapshot(model, self.fields)
+        # decode(item): a validated instance; to_python inlined into one function.
+        self.decode: Callable[[Item], Any] = _generate_to_python(
+            model, self.fields, model.__pydantic_validator__.validate_python
+        )
+
+
+def _generate_encoder(
+    model: type[BaseModel], fields: tuple[FieldCodec, ...], *, checked: bool
+) -> Any:
+    """Straight-line encoder; with `checked`, it also sizes the item and enforces 400 KB.
+
+    `encode_checked(obj)` sizes each attribute as it is encoded (nested data
+    through size-returning encoders), so the limit costs no second walk.
+    """
+    namespace: dict[str, Any] = {
+        "int_to_wire": int_to_wire,
+        "L": 10**38,
+        "number_size": number_size,
+        "value_size": value_size,
+        "too_large": too_large,
+        "MAX": MAX_ITEM_BYTES,
+    }
+    lines = ["def encode(obj):"]
+    lines += ["    d = obj.__dict__", "    item = {}", "    n = 0"]
+    for i, f in enumerate(fields):
+        attr = repr(f.attr)
+        name_size = len(f.attr.encode())
+        lines.append(f"    v = d[{f.name!r}]")
+        lines.append("    if v is not None:")
+        size = "        n += {} + {}".format
+        if f.wire == "S":
+            lines.append(f"        item[{attr}] = {{'S': v}}")
+            if checked:
+                lines.append(size(name_size, "(len(v) if v.isascii() else len(v.encode()))"))
+        elif f.wire == "BOOL":
+            lines.append(f"        item[{attr}] = {{'BOOL': v}}")
+            if checked:
+                lines.append(size(name_size, 1))
+        elif f.wire == "N_INT":
+            lines.append(
+                "        t = str(v) if v.__class__ is int and -L < v < L else int_to_wire(v)"
+            )
+            lines.append(f"        item[{attr}] = {{'N': t}}")
+            if checked:
+                lines.append(size(name_size, "number_size(t)"))
+        elif checked and sized_encoder(f.encode) is not None:
+            namespace[f"z{i}"] = sized_encoder(f.encode)
+            lines.append(f"        av, s = z{i}(v)")
+            lines.append(f"        item[{attr}] = av")
+            lines.append(size(name_size, "s"))
+        else:
+            namespace[f"e{i}"] = f.encode
+            lines.append(f"        av = e{i}(v)")
+            lines.append("        if av is not None:")
+            lines.append(f"            item[{attr}] = av")
+            if checked:
+                lines.append("    " + size(name_size, "value_size(av)"))
+    if checked:
+        lines.append("    if n > MAX:")
+        lines.append(f"        raise too_large(n, {model.__qualname__ + ' item'!r})")
+    lines.append("    return item")
+    return _compile(lines, namespace, "encode", model)
+
+
+_FAST_READ = {
+    "S": "item[{a}]['S']",
+    "S_TEXT": "item[{a}]['S']",
+    "BOOL": "item[{a}]['BOOL']",
+    "N_INT": "int(item[{a}]['N'])",
+    "N_FLOAT": "float(item[{a}]['N'])",
+    "N_DECIMAL": "Decimal(item[{a}]['N'])",
+}
+
+
+def _generate_to_python(
+    model: type[BaseModel], fields: tuple[FieldCodec, ...], validate: Callable[[Any], Any] | None
+) -> Any:
+    """to_python(item): field values pydantic validates; with `validate`, decode(item).
+
+    Plain scalars are read inline. Anything unusual (an absent attribute, a NULL, a
+    number spelled otherwise, another type) falls back to the field's full decoder.
+    """
+    namespace: dict[str, Any] = {"Decimal": Decimal, "validate": validate}
+    name = "to_python" if validate is None else "decode"
+    lines = [f"def {name}(item):", "    data = {}", "    get = item.get"]
+    for i, f in enumerate(fields):
+        attr = repr(f.attr)
+        namespace[f"d{i}"] = f.decode
+        # A NULL (written by another client for None) reads back as an absent attribute.
+        general = [
+            f"{{}}av = get({attr})",
+            "{}if av is not None and 'NULL' not in av:",
+            f"{{}}    data[{attr}] = d{i}(av)",
+        ]
+        fast = _FAST_READ.get(f.wire)
+        if fast is None:
+            lines += [line.format("    ") for line in general]
+            continue
+        lines += [
+            "    try:",
+            f"        data[{attr}] = {fast.format(a=attr)}",
+            "    except Exception:",
+        ]
+        lines += [line.format("        ") for line in general]
+    lines.append("    return data" if validate is None else "    return validate(data)")
+    return _compile(lines, namespace, name, model)
+
+
+def _generate_snapshot(model: type[BaseModel], fields: tuple[FieldCodec, ...]) -> Any:
+    """snapshot(obj): a tuple that differs whenever the stored item would differ.
+
+    Immutable scalar fields are taken as they are; containers, nested models and
+    `Any` values are frozen recursively. Far cheaper than encoding the item.
+    """
+    namespace: dict[str, Any] = {"freeze": freeze}
+    parts: list[str] = []
+    for f in fields:
+        value = f"d[{f.name!r}]"
+        parts.append(value if _is_immutable(f.annotation) else f"freeze({value})")
+    lines = ["def snapshot(obj):", "    d = obj.__dict__", f"    return ({', '.join(parts)},)"]
+    return _compile(lines, namespace, "snapshot", model)
+
+
+_IMMUTABLE = (str, int, float, Decimal, bytes, dt.date, dt.time, uuid.UUID, enum.Enum)
+
+
+def _is_immutable(annotation: Any) -> bool:
+    # bool is an int: a bool field keeps bools, so equality is exact there too.
+    tp = strip_optional(annotation)
+    if literal_values(tp) is not None:
+        return True
+    return isinstance(tp, type) and issubclass(tp, _IMMUTABLE)
+
+
+_BOOL = object()
+_LIST = object()
+_MAP = object()
+
+
+def freeze(value: Any) -> Any:
+    """A comparable, immutable image of a value, as it would be stored.
+
+    Lists and maps become tagged tuples and sets frozensets; a bool is tagged so
+    that `True` and `1` (stored as BOOL and N) differ.
+    """
+    cls = value.__class__
+    if cls in _PLAIN:
+        return value
+    if cls is bool:
+        return (_BOOL, value)
+    if cls is list or cls is tuple:
+        return (_LIST, *[v if v.__class__ in _PLAIN else freeze(v) for v in value])
+    if cls is dict:
+        return (_MAP, *[(k, v if v.__class__ in _PLAIN else freeze(v)) for k, v in value.items()])
+    if cls is set or cls is frozenset:
+        return frozenset(value)
+    if isinstance(value, BaseModel):
+        return (cls, *[freeze(v) for v in value.__dict__.values()])
+    return value  # Decimal, datetime, UUID, Enum, bytes: immutable
+
+
+# Immutable leaf types whose equality matches equality of the stored value.
+_PLAIN = frozenset({str, int, float, type(None), Decimal})
+
+
+def _compile(lines: list[str], namespace: dict[str, Any], name: str, model: type) -> Any:
+    source = "\n".join(lines)
+    code = compile(source, f"<dynamap {name} {model.__qualname__}>", "exec")
+    exec(code, namespace)  # generated from field metadata only, never from data
+    return namespace[name]
+
+
+_CODECS: dict[type[BaseModel], ModelCodec] = {}
+_LOCK = threading.Lock()
+
+
+def codec_for(model: type[BaseModel]) -> ModelCodec:
+    """The codec of `model`, built on first use and cached for the life of the class."""
+    codec = _CODECS.get(model)
+    if codec is None:
+        with _LOCK:
+            codec = _CODECS.get(model)
+            if codec is None:
+                codec = ModelCodec(model)
+                _CODECS[model] = codec
+    return codec
+
+
+register(codec_for)

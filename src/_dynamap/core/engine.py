@@ -1,0 +1,307 @@
+"""The flush engine: plans batch requests, reads their answers and decides retries.
+
+Pure code with no I/O: a driver asks `next_request(now)` for work, sends it however
+it likes (threads, asyncio), and feeds back `on_response` or `on_error`. Time and
+randomness come from the caller, so tests can run it with a fake clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from _dynamap.core.retry import RetryPolicy, is_retryable
+from _dynamap.errors import TransportError
+from _dynamap.expr.names import Projection
+
+__all__ = [
+    "BatchRequest",
+    "FlushEngine",
+    "GetUnit",
+    "TableRead",
+    "WriteUnit",
+    "MAX_GET_KEYS",
+    "MAX_WRITE_ITEMS",
+]
+
+log = logging.getLogger("dynamap")
+
+MAX_GET_KEYS = 100
+MAX_WRITE_ITEMS = 25
+
+Ident = tuple[str, tuple[Any, ...]]  # (table name, canonical key)
+KeyOf = Callable[[str, dict[str, Any]], Ident]  # (table, key or item) -> identity
+
+
+@dataclass(eq=False, slots=True)
+class GetUnit:
+    """One key to read."""
+
+    table: str
+    key: dict[str, Any]
+    ident: Ident
+    attempts: int = 0
+
+    kind: Literal["get"] = "get"
+
+
+@dataclass(eq=False, slots=True)
+class WriteUnit:
+    """One put or delete; `request` is its BatchWriteItem form."""
+
+    table: str
+    request: dict[str, Any]
+    ident: Ident
+    attempts: int = 0
+
+    @property
+    def kind(self) -> Literal["put", "delete"]:
+        """ "put" or "delete"."""
+        return "put" if "PutRequest" in self.request else "delete"
+
+
+Unit = GetUnit | WriteUnit
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """How one table is read in this flush: merged projection and consistency."""
+
+    projection: Projection | None
+    consistent: bool
+
+
+@dataclass(eq=False)
+class BatchRequest:
+    """One BatchGetItem or BatchWriteItem call and the units it carries."""
+
+    operation: Literal["BatchGetItem", "BatchWriteItem"]
+    params: dict[str, Any]
+    units: list[Unit]
+
+    @property
+    def tables(self) -> list[str]:
+        """The tables this request touches."""
+        return list(self.params["RequestItems"])
+
+
+@dataclass
+class EngineStats:
+    """What happened during a flush, for the report."""
+
+    requests: int = 0
+    retries: int = 0
+    found: int = 0
+    missing: int = 0
+    capacity: dict[str, float] = field(default_factory=dict[str, float])
+
+
+class _Queue:
+    """Units waiting to be sent, ordered by the time they may go (then FIFO)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Unit]] = []
+        self._seq = itertools.count()
+
+    def push(self, unit: Unit, ready_at: float = 0.0) -> None:
+        heapq.heappush(self._heap, (ready_at, next(self._seq), unit))
+
+    def extend(self, units: Iterable[Unit]) -> None:
+        """Queue fresh units, ready now, in order."""
+        if self._heap:
+            for unit in units:
+                self.push(unit)
+            return
+        # Equal times and rising sequence numbers: the list is already a valid heap.
+        self._heap = [(0.0, next(self._seq), unit) for unit in units]
+
+    def take(self, now: float, limit: int) -> list[Unit]:
+        taken: list[Unit] = []
+        heap = self._heap
+        while heap and len(taken) < limit and heap[0][0] <= now:
+            taken.append(heapq.heappop(heap)[2])
+        return taken
+
+    def next_ready(self) -> float | None:
+        return self._heap[0][0] if self._heap else None
+
+    def drain(self) -> list[Unit]:
+        units = [entry[2] for entry in sorted(self._heap)]
+        self._heap.clear()
+        return units
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
+class FlushEngine:
+    """Schedules the gets and writes of one flush and tracks what became of each."""
+
+    def __init__(
+        self,
+        *,
+        gets: Iterable[GetUnit] = (),
+        writes: Iterable[WriteUnit] = (),
+        reads: dict[str, TableRead] | None = None,
+        key_of: KeyOf,
+        policy: RetryPolicy,
+        rng: random.Random,
+        start: float,
+    ) -> None:
+        self.reads = reads or {}
+        self.key_of = key_of
+        self.policy = policy
+        self.rng = rng
+        self.deadline = start + policy.deadline
+        self.stats = EngineStats()
+        self._gets = _Queue()
+        self._writes = _Queue()
+        self._gets.extend(gets)
+        self._writes.extend(writes)
+        # Items read and not yet taken by the driver (it drains them after each answer,
+        # so a large flush never holds every raw item at once).
+        self.found: dict[Ident, dict[str, Any]] = {}
+        self.missing: set[Ident] = set()
+        self.written: list[WriteUnit] = []
+        self.failed: list[Unit] = []  # retry budget exhausted
+        self.fatal: TransportError | None = None
+        self.fatal_request: BatchRequest | None = None
+        self._in_flight = 0
+
+    # -- planning ---------------------------------------------------------------------------
+
+    def next_request(self, now: float) -> BatchRequest | None:
+        """The next request to send at time `now`, or None if nothing is ready."""
+        if self.fatal is not None:
+            return None
+        if now >= self.deadline:
+            self._expire()
+            return None
+        units = self._gets.take(now, MAX_GET_KEYS)
+        if units:
+            request = self._get_request(units)
+        else:
+            units = self._writes.take(now, MAX_WRITE_ITEMS)
+            if not units:
+                return None
+            request = self._write_request(units)
+        for unit in units:
+            unit.attempts += 1
+            if unit.attempts > 1:
+                self.stats.retries += 1
+        self.stats.requests += 1
+        self._in_flight += 1
+        log.debug(
+            "%s: %d %s over %d table(s)",
+            request.operation,
+            len(units),
+            "keys" if request.operation == "BatchGetItem" else "items",
+            len(request.params["RequestItems"]),
+        )
+        return request
+
+    def _get_request(self, units: list[Unit]) -> BatchRequest:
+        items: dict[str, dict[str, Any]] = {}
+        for unit in units:
+            entry = items.get(unit.table)
+            if entry is None:
+                read = self.reads.get(unit.table, TableRead(None, False))
+                entry = items[unit.table] = {"Keys": []}
+                if read.projection is not None:
+                    entry.update(read.projection.request_params())
+                if read.consistent:
+                    entry["ConsistentRead"] = True
+            assert isinstance(unit, GetUnit)
+            entry["Keys"].append(unit.key)
+        params = {"RequestItems": items, "ReturnConsumedCapacity": "TOTAL"}
+        return BatchRequest("BatchGetItem", params, units)
+
+    def _write_request(self, units: list[Unit]) -> BatchRequest:
+        items: dict[str, list[dict[str, Any]]] = {}
+        for unit in units:
+            assert isinstance(unit, WriteUnit)
+            items.setdefault(unit.table, []).append(unit.request)
+        params = {"RequestItems": items, "ReturnConsumedCapacity": "TOTAL"}
+        return BatchRequest("BatchWriteItem", params, units)
+
+    def next_wakeup(self) -> float | None:
+        """When waiting work becomes ready; None if there is none (or nothing more will go)."""
+        if self.fatal is not None:
+            return None
+        times = [t for t in (self._gets.next_ready(), self._writes.next_ready()) if t is not None]
+        return min(times) if times else None
+
+    @property
+    def idle(self) -> bool:
+        """True when nothing is in flight and nothing more will be sent."""
+        return self._in_flight == 0 and self.next_wakeup() is None
+
+    # -- answers ----------------------------------------------------------------------------
+
+    def on_response(self, request: BatchRequest, response: dict[str, Any], now: float) -> None:
+        """Account for a successful answer: results, unprocessed work, consumed capacity."""
+        self._in_flight -= 1
+        capacity: list[dict[str, Any]] = response.get("ConsumedCapacity") or []
+        for cap in capacity:
+            table = cap.get("TableName", "?")
+            self.stats.capacity[table] = self.stats.capacity.get(table, 0.0) + float(
+                cap.get("CapacityUnits", 0.0)
+            )
+        pending = {unit.ident: unit for unit in request.units}
+        if request.operation == "BatchGetItem":
+            unprocessed: dict[str, dict[str, Any]] = response.get("UnprocessedKeys") or {}
+            responses: dict[str, list[dict[str, Any]]] = response.get("Responses") or {}
+            for table, entry in unprocessed.items():
+                for key in entry.get("Keys", ()):
+                    self._retry(pending.pop(self.key_of(table, key), None), now)
+            for table, found in responses.items():
+                for item in found:
+                    ident = self.key_of(table, item)
+                    if pending.pop(ident, None) is not None:
+                        self.found[ident] = item
+                        self.stats.found += 1
+            self.missing.update(pending)  # asked, answered, and absent
+            self.stats.missing += len(pending)
+        else:
+            undone: dict[str, list[dict[str, Any]]] = response.get("UnprocessedItems") or {}
+            for table, requests in undone.items():
+                for write in requests:
+                    body = write.get("PutRequest", {}).get("Item") or write["DeleteRequest"]["Key"]
+                    self._retry(pending.pop(self.key_of(table, body), None), now)
+            self.written.extend(u for u in pending.values() if isinstance(u, WriteUnit))
+
+    def on_error(self, request: BatchRequest, error: TransportError, now: float) -> None:
+        """Account for a failed call: retry its units, or stop the flush on a fatal error."""
+        self._in_flight -= 1
+        if is_retryable(error.code, error.status):
+            log.debug("%s failed with %s; retrying its units", request.operation, error.code)
+            for unit in request.units:
+                self._retry(unit, now)
+            return
+        log.debug("%s failed with %s; stopping the flush", request.operation, error.code)
+        if self.fatal is None:
+            self.fatal, self.fatal_request = error, request
+        self.failed.extend(request.units)
+
+    def _retry(self, unit: Unit | None, now: float) -> None:
+        if unit is None:
+            return  # an answer about something we did not ask for
+        delay = self.policy.delay(unit.attempts, self.rng)
+        if unit.attempts >= self.policy.max_attempts or now + delay >= self.deadline:
+            self.failed.append(unit)
+            return
+        queue = self._gets if isinstance(unit, GetUnit) else self._writes
+        queue.push(unit, now + delay)
+
+    def _expire(self) -> None:
+        self.failed.extend(self._gets.drain())
+        self.failed.extend(self._writes.drain())
+
+    def unfinished(self) -> list[Unit]:
+        """Everything not done: failed units plus any never sent (after a fatal error)."""
+        return [*self.failed, *self._gets.drain(), *self._writes.drain()]

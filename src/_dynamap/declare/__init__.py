@@ -1,0 +1,1 @@
+"""Declarations users write on models (key markers, indexes) and annotation inspection."""

@@ -1,0 +1,1 @@
+"""Drivers: run the core's requests through a transport (thread pool), and the GC pause."""

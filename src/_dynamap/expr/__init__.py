@@ -1,0 +1,1 @@
+"""Expressions and attribute names: reserved words, `#placeholders`, projections, paths."""

@@ -1,0 +1,1 @@
+"""Model classes and what is derived from them: keys, indexes, table schema, projection."""

@@ -1,0 +1,30 @@
+"""Public codec entry points: a model instance to a DynamoDB item and back."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from _dynamap.codec.values import Item
+from _dynamap.model.model import Model, model_info
+
+__all__ = ["from_item", "to_item"]
+
+M = TypeVar("M", bound=Model)
+
+
+def to_item(instance: Model) -> dict[str, dict[str, Any]]:
+    """Encode `instance` as a DynamoDB item (AttributeValue map).
+
+    None attributes and empty sets are omitted. Raises `EncodeError` for values
+    DynamoDB cannot store and `ItemTooLargeError` for items over 400 KB.
+    """
+    info = model_info(type(instance))
+    item: Item = info.codec.encode_checked(instance)
+    info.check_key(item)
+    return item
+
+
+def from_item(model: type[M], item: dict[str, dict[str, Any]]) -> M:
+    """Decode and validate a DynamoDB item into an instance of `model`."""
+    instance: M = model_info(model).codec.decode(item)
+    return instance

@@ -1,0 +1,80 @@
+"""Primary-key attributes: validating key values given by callers, and canonical key identity."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import TypeAdapter, ValidationError
+
+from _dynamap.codec.numbers import canonical_number
+from _dynamap.codec.values import encode_any
+from _dynamap.errors import EncodeError, InvalidKeyError
+
+__all__ = ["CanonicalKey", "KeyAttr", "KeyType", "KeyValue", "canonical_value"]
+
+KeyType = Literal["S", "N", "B"]
+CanonicalKey = tuple[Any, ...]
+KeyValue = str | int | Decimal | bytes
+"""A primary-key value: str (S), int or Decimal (N), bytes (B)."""
+
+
+@dataclass(frozen=True)
+class KeyAttr:
+    """A key attribute: its field, DynamoDB attribute name and scalar type."""
+
+    name: str
+    attr: str
+    type: KeyType
+    adapter: TypeAdapter[Any]
+    plain: Any = None  # str, int, Decimal or bytes without constraints: no adapter needed
+
+    def encode(self, value: Any, model: str) -> dict[str, Any]:
+        """Validate a key value given by the caller and encode it."""
+        ok = {
+            "S": isinstance(value, str),
+            "N": isinstance(value, int | Decimal) and not isinstance(value, bool),
+            "B": isinstance(value, bytes | bytearray),
+        }[self.type]
+        if not ok:
+            raise InvalidKeyError(
+                f"{model}.{self.name} is a key of DynamoDB type {self.type}; "
+                f"got {type(value).__name__} {value!r}"
+            )
+        if value.__class__ is self.plain:
+            return self.wire(value, model)
+        try:
+            value = self.adapter.validate_python(value)
+        except ValidationError as exc:
+            raise InvalidKeyError(f"{model}.{self.name}: invalid key value: {exc}") from None
+        return self.wire(value, model)
+
+    def wire(self, value: Any, model: str) -> dict[str, Any]:
+        """Encode an already-validated key value, rejecting what DynamoDB rejects in keys."""
+        if isinstance(value, enum.Enum):
+            value = value.value
+        if self.type == "S":
+            if not value:
+                raise InvalidKeyError(f"{model}.{self.name}: key strings cannot be empty")
+            return {"S": str(value)}
+        if self.type == "B":
+            if not value:
+                raise InvalidKeyError(f"{model}.{self.name}: key binary values cannot be empty")
+            return {"B": bytes(value)}
+        try:
+            return encode_any(value)
+        except EncodeError as exc:
+            raise InvalidKeyError(f"{model}.{self.name}: {exc}") from None
+
+
+def canonical_value(av: dict[str, Any]) -> Any:
+    """A hashable identity for a key AttributeValue: numbers in DynamoDB's canonical form."""
+    if "S" in av:
+        return av["S"]
+    if "N" in av:
+        return canonical_number(av["N"])
+    if "B" in av:
+        return bytes(av["B"])
+    raise InvalidKeyError(f"not a key AttributeValue (S, N or B): {av!r}")

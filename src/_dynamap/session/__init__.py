@@ -1,0 +1,1 @@
+"""Session facades over one unit-of-work state."""

@@ -1,0 +1,216 @@
+"""`Session`: the synchronous facade over a unit of work, driven by a thread pool."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any, TypeVar
+
+from typing_extensions import Self
+
+from _dynamap.core.report import FlushReport
+from _dynamap.core.retry import RetryPolicy
+from _dynamap.drivers.gcpause import paused_gc
+from _dynamap.drivers.threads import drive
+from _dynamap.errors import DynamapError
+from _dynamap.model.keys import KeyValue
+from _dynamap.model.model import Model
+from _dynamap.session.deferred import Deferred
+from _dynamap.session.flush import FlushPlan
+from _dynamap.session.state import UnitOfWork
+from _dynamap.transport.base import Transport
+from _dynamap.transport.boto3 import Boto3Transport
+
+__all__ = ["Session"]
+
+log = logging.getLogger("dynamap")
+
+M = TypeVar("M", bound=Model)
+
+
+class Session:
+    """Collects gets, puts and deletes and sends them as batched, concurrent calls.
+
+    ```python
+    with Session(boto3.client("dynamodb")) as session:
+        user = session.get(User, "u#1", "profile")
+        session.put(Order(pk="o#9", total=12))
+    print(user.result())
+    ```
+
+    Leaving the block normally flushes what is pending; leaving it by an
+    exception sends no pending write. A table that has both consistent and
+    eventually consistent gets in one flush is read strongly consistent.
+    A session is not thread-safe: use one per thread or task.
+
+    During a flush the cyclic garbage collector is paused (reference counting
+    still frees memory) and restored afterwards; `pause_gc=False` opts out.
+    """
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        transport: Transport | None = None,
+        table_prefix: str = "",
+        concurrency: int = 4,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        pause_gc: bool = True,
+    ) -> None:
+        """Open a session.
+
+        Args:
+            client: a boto3 DynamoDB low-level client (`boto3.client("dynamodb")`).
+            transport: sends requests instead of `client` (for tests and custom stacks).
+            table_prefix: prepended to every model's table name (per environment or test).
+            concurrency: how many requests a flush keeps in flight at once.
+            retry: the retry budget for throttling and unprocessed keys or items.
+            rng: the randomness for backoff jitter (seed it for repeatable tests).
+            clock: a monotonic clock in seconds (fake it in tests).
+            sleep: how to wait for a retry (fake it in tests).
+            pause_gc: pause the cyclic garbage collector during each flush.
+        """
+        if transport is None:
+            if client is None:
+                raise TypeError("Session needs a boto3 DynamoDB client or a transport")
+            transport = Boto3Transport(client)
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.transport: Transport = transport
+        self.concurrency: int = concurrency
+        self.retry: RetryPolicy = retry or RetryPolicy()
+        self.pause_gc: bool = pause_gc
+        self._state = UnitOfWork(table_prefix)
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._sleep = sleep
+        self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
+
+    @property
+    def table_prefix(self) -> str:
+        """The prefix prepended to every model's table name."""
+        return self._state.table_prefix
+
+    # -- context management -----------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.flush()
+            else:
+                log.debug(
+                    "session left by %s: %d write(s) not sent", exc_type, len(self._state.writes)
+                )
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Discard pending work without sending it and release the worker threads."""
+        self._closed = True
+        self._state.discard_pending("this read was never sent: its session closed before a flush")
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DynamapError("this session is closed")
+
+    # -- registering work -------------------------------------------------------------------
+
+    def get(self, model: type[M], *key: KeyValue, consistent: bool = False) -> Deferred[M]:
+        """Read the item of `model` with this key at the next flush.
+
+        Returns a deferred result that resolves to the instance or None. Within a
+        session each key maps to one instance per model class, and keys already
+        loaded, put or deleted are answered without a request.
+
+        Args:
+            model: the model class to read the item into.
+            *key: the partition key value, then the sort key value if the table has one.
+            consistent: read with strong consistency.
+        """
+        self._check_open()
+        return self._state.get(model, key, consistent, self._flush_gets)
+
+    def put(self, instance: Model) -> None:
+        """Write `instance` (replacing the whole item) at the next flush.
+
+        The key is checked now. The item is encoded at flush, with every other
+        write, before anything is sent: a value DynamoDB would reject (NaN, an
+        item over 400 KB) fails the flush and sends nothing.
+
+        Args:
+            instance: the model instance to store.
+        """
+        self._check_open()
+        self._state.put(instance)
+
+    def delete(self, instance: Model) -> None:
+        """Delete the item with `instance`'s key at the next flush.
+
+        Args:
+            instance: the model instance whose item to delete.
+        """
+        self._check_open()
+        self._state.delete(instance)
+
+    # -- flushing ---------------------------------------------------------------------------
+
+    def flush(self) -> FlushReport:
+        """Send every pending get and write, and changes to loaded instances.
+
+        Raises a FlushError subclass if anything could not be done; its
+        `unprocessed` lists exactly what was not done. Everything else was.
+        """
+        self._check_open()
+        return self._flush(include_writes=True)
+
+    def _flush_gets(self) -> None:
+        self._check_open()
+        self._flush(include_writes=False)
+
+    def _flush(self, *, include_writes: bool) -> FlushReport:
+        with paused_gc(self.pause_gc):  # planning allocates as much as answering
+            plan = FlushPlan(
+                self._state,
+                include_writes=include_writes,
+                policy=self.retry,
+                rng=self._rng,
+                start=self._clock(),
+            )
+            if plan.empty:
+                return FlushReport()
+            try:
+                if self._pool is None and self.concurrency > 1:
+                    self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dynamap")
+                drive(
+                    plan.engine,
+                    self.transport,
+                    pool=self._pool,
+                    concurrency=self.concurrency,
+                    absorb=plan.absorb,
+                    clock=self._clock,
+                    sleep=self._sleep,
+                )
+                return plan.settle()
+            finally:
+                # Drop the flush's working set while the collector is still paused, or
+                # its first pass would traverse every encoded item and unit for nothing.
+                del plan

@@ -1,0 +1,1 @@
+"""Transports: how a DynamoDB operation is sent (the Transport protocol, botocore)."""

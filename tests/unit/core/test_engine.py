@@ -1,0 +1,210 @@
+"""The flush engine on its own: planning, matching and retry decisions, with no I/O."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from _dynamap.core.engine import FlushEngine, GetUnit, TableRead, WriteUnit
+from _dynamap.expr.names import render_projection
+from _dynamap.model.keys import canonical_value
+from dynamap import RetryPolicy, TransportError
+
+
+def key_of(table: str, item: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    return table, (canonical_value(item["pk"]),)
+
+
+def get_unit(table: str, pk: str) -> GetUnit:
+    key = {"pk": {"S": pk}}
+    return GetUnit(table, key, key_of(table, key))
+
+
+def put_unit(table: str, pk: str) -> WriteUnit:
+    item = {"pk": {"S": pk}, "v": {"N": "1"}}
+    return WriteUnit(table, {"PutRequest": {"Item": item}}, key_of(table, item))
+
+
+def engine(**kwargs: Any) -> FlushEngine:
+    kwargs.setdefault("policy", RetryPolicy())
+    return FlushEngine(key_of=key_of, rng=random.Random(1), start=0.0, **kwargs)
+
+
+def drain(e: FlushEngine, now: float = 0.0) -> list[Any]:
+    requests = []
+    while (r := e.next_request(now)) is not None:
+        requests.append(r)
+    return requests
+
+
+def test_gets_are_chunked_by_100_and_pack_tables():
+    gets = [get_unit("a", f"k{i}") for i in range(150)] + [
+        get_unit("b", f"k{i}") for i in range(100)
+    ]
+    requests = drain(engine(gets=gets))
+    assert [sum(len(e["Keys"]) for e in r.params["RequestItems"].values()) for r in requests] == [
+        100,
+        100,
+        50,
+    ]
+    assert list(requests[1].params["RequestItems"]) == ["a", "b"]  # two tables in one call
+    assert all(r.params["ReturnConsumedCapacity"] == "TOTAL" for r in requests)
+
+
+def test_writes_are_chunked_by_25_across_tables():
+    writes = [put_unit("a", f"k{i}") for i in range(40)] + [
+        put_unit("b", f"k{i}") for i in range(25)
+    ]
+    requests = drain(engine(writes=writes))
+    assert [sum(len(v) for v in r.params["RequestItems"].values()) for r in requests] == [
+        25,
+        25,
+        15,
+    ]
+    assert list(requests[1].params["RequestItems"]) == ["a", "b"]
+
+
+def test_table_read_settings_are_applied():
+    projection = render_projection(["pk", "name"])
+    e = engine(gets=[get_unit("a", "x")], reads={"a": TableRead(projection, True)})
+    (request,) = drain(e)
+    assert request.params["RequestItems"]["a"] == {
+        "Keys": [{"pk": {"S": "x"}}],
+        "ProjectionExpression": "pk, #name",
+        "ExpressionAttributeNames": {"#name": "name"},
+        "ConsistentRead": True,
+    }
+
+
+def test_responses_are_matched_by_key_not_position():
+    e = engine(gets=[get_unit("a", "1"), get_unit("a", "2"), get_unit("a", "3")])
+    (request,) = drain(e)
+    response = {"Responses": {"a": [{"pk": {"S": "3"}, "v": {"S": "three"}}, {"pk": {"S": "1"}}]}}
+    e.on_response(request, response, 0.0)
+    assert e.found[("a", ("3",))] == {"pk": {"S": "3"}, "v": {"S": "three"}}
+    assert ("a", ("1",)) in e.found
+    assert e.missing == {("a", ("2",))}
+    assert e.idle
+
+
+def test_numeric_keys_match_in_canonical_form():
+    key = {"pk": {"N": "1.50"}}
+    unit = GetUnit("a", key, key_of("a", key))
+    e = engine(gets=[unit])
+    (request,) = drain(e)
+    e.on_response(request, {"Responses": {"a": [{"pk": {"N": "1.5"}}]}}, 0.0)
+    assert e.found == {("a", ("1.5",)): {"pk": {"N": "1.5"}}}
+
+
+def test_unprocessed_keys_are_retried_with_backoff_and_refill_later_requests():
+    policy = RetryPolicy(max_attempts=5, base_delay=0.1, max_delay=0.3)
+    gets = [get_unit("a", f"k{i}") for i in range(150)]
+    e = engine(gets=gets, policy=policy)
+    first = e.next_request(0.0)
+    assert first is not None
+    withheld = first.params["RequestItems"]["a"]["Keys"][:10]
+    e.on_response(first, {"UnprocessedKeys": {"a": {"Keys": withheld}}}, 0.0)
+    wake = e.next_wakeup()
+    assert wake == 0.0  # the 50 fresh keys are ready now
+    second = e.next_request(0.0)
+    assert second is not None
+    assert len(second.params["RequestItems"]["a"]["Keys"]) == 50
+    e.on_response(second, {}, 0.0)
+    retry_at = e.next_wakeup()
+    assert retry_at is not None and 0.0 <= retry_at <= 0.1  # full jitter up to base_delay
+    assert e.next_request(retry_at - 1e-9 if retry_at > 0 else -1.0) is None
+    third = e.next_request(1.0)
+    assert third is not None
+    retried = third.params["RequestItems"]["a"]["Keys"]
+    assert sorted(k["pk"]["S"] for k in retried) == sorted(k["pk"]["S"] for k in withheld)
+    assert e.stats.retries == 10
+
+
+def test_backoff_grows_exponentially_with_cap():
+    policy = RetryPolicy(base_delay=0.05, max_delay=0.3)
+    rng = random.Random(7)
+    for retry, ceiling in [(1, 0.05), (2, 0.1), (3, 0.2), (4, 0.3), (9, 0.3)]:
+        delays = [policy.delay(retry, rng) for _ in range(200)]
+        assert all(0.0 <= d <= ceiling for d in delays)
+        assert max(delays) > ceiling * 0.8  # full jitter spans the whole range
+
+
+class ScriptedRandom(random.Random):
+    """Always the top of the jitter range, so delays are predictable."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_budget_runs_out_after_max_attempts():
+    policy = RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=5.0)
+    e = FlushEngine(
+        gets=[get_unit("a", "stuck"), get_unit("a", "fine")],
+        key_of=key_of,
+        policy=policy,
+        rng=ScriptedRandom(),
+        start=0.0,
+    )
+    now, sent = 0.0, 0
+    while not e.idle:
+        request = e.next_request(now)
+        if request is None:
+            wake = e.next_wakeup()
+            assert wake is not None
+            now = wake
+            continue
+        sent += 1
+        keys = request.params["RequestItems"]["a"]["Keys"]
+        stuck = [k for k in keys if k["pk"]["S"] == "stuck"]
+        e.on_response(request, {"UnprocessedKeys": {"a": {"Keys": stuck}}}, now)
+    assert sent == 4
+    assert now == pytest.approx(0.05 + 0.1 + 0.2)
+    assert [u.key for u in e.unfinished()] == [{"pk": {"S": "stuck"}}]
+    assert e.missing == {("a", ("fine",))}
+
+
+def test_deadline_ends_retries():
+    policy = RetryPolicy(max_attempts=100, base_delay=1.0, max_delay=1.0, deadline=2.5)
+    e = FlushEngine(
+        writes=[put_unit("a", "x")], key_of=key_of, policy=policy, rng=ScriptedRandom(), start=0.0
+    )
+    now = 0.0
+    while not e.idle:
+        request = e.next_request(now)
+        if request is None:
+            now = e.next_wakeup() or now
+            continue
+        e.on_response(request, {"UnprocessedItems": request.params["RequestItems"]}, now)
+    assert now <= 2.5
+    assert len(e.unfinished()) == 1
+
+
+def test_throttling_errors_count_against_the_same_budget():
+    e = engine(writes=[put_unit("a", "x")], policy=RetryPolicy(max_attempts=2, base_delay=0.0))
+    request = e.next_request(0.0)
+    assert request is not None
+    e.on_error(request, TransportError("ThrottlingException", "slow down", 400), 0.0)
+    retry = e.next_request(0.0)
+    assert retry is not None and retry.units == request.units
+    e.on_error(retry, TransportError("InternalServerError", "oops", 500), 0.0)
+    assert e.idle
+    assert e.unfinished() == request.units
+    assert e.fatal is None
+
+
+def test_fatal_error_stops_the_flush_and_keeps_the_rest():
+    writes = [put_unit("a", f"k{i}") for i in range(60)]
+    e = engine(writes=writes)
+    first = e.next_request(0.0)
+    second = e.next_request(0.0)
+    assert first is not None and second is not None
+    e.on_error(first, TransportError("ValidationException", "bad", 400), 0.0)
+    assert e.next_request(0.0) is None  # nothing new goes out
+    e.on_response(second, {}, 0.0)  # in-flight work still counts
+    assert len(e.written) == 25
+    unfinished = e.unfinished()
+    assert len(unfinished) == 35
+    assert {u.ident for u in unfinished}.isdisjoint({u.ident for u in e.written})
+    assert e.fatal is not None and e.fatal.code == "ValidationException"
