@@ -16,7 +16,7 @@ from _dynamap.core.engine import Ident
 from _dynamap.errors import DynamapError, ModelDefinitionError
 from _dynamap.model.keys import CanonicalKey, KeyValue, canonical_value
 from _dynamap.model.model import Model, ModelInfo, model_info
-from _dynamap.session.deferred import Deferred, fail, resolve
+from _dynamap.session.deferred import Cell, Deferred, fail, resolve
 
 __all__ = ["Entry", "PendingGet", "PendingWrite", "UnitOfWork"]
 
@@ -117,7 +117,7 @@ class UnitOfWork:
         pending.consistent = pending.consistent or consistent
         deferred = pending.readers.get(model)
         if deferred is None:
-            deferred = pending.readers[model] = Deferred(flush)
+            deferred = pending.readers[model] = Cell(flush)
         return deferred
 
     def put(self, instance: Model) -> None:
@@ -183,6 +183,6 @@ class UnitOfWork:
 
 def ready(value: M | None) -> Deferred[M]:
     """A deferred that is already settled with `value`."""
-    deferred: Deferred[M] = Deferred()
+    deferred: Deferred[M] = Cell()
     resolve(deferred, value)
     return deferred
