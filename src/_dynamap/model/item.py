@@ -17,6 +17,9 @@ def to_item(instance: Model) -> dict[str, dict[str, Any]]:
 
     None attributes and empty sets are omitted. Raises `EncodeError` for values
     DynamoDB cannot store and `ItemTooLargeError` for items over 400 KB.
+
+    Args:
+        instance: the model instance to encode.
     """
     info = model_info(type(instance))
     item: Item = info.codec.encode_checked(instance)
@@ -25,6 +28,11 @@ def to_item(instance: Model) -> dict[str, dict[str, Any]]:
 
 
 def from_item(model: type[M], item: dict[str, dict[str, Any]]) -> M:
-    """Decode and validate a DynamoDB item into an instance of `model`."""
+    """Decode and validate a DynamoDB item into an instance of `model`.
+
+    Args:
+        model: the model class to decode into.
+        item: the item as DynamoDB returns it (attribute name to AttributeValue).
+    """
     instance: M = model_info(model).codec.decode(item)
     return instance

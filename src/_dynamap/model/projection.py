@@ -13,5 +13,8 @@ def projection(model: type[Model]) -> Projection:
 
     Reserved words and names that are not plain identifiers become readable
     `#placeholders`; every other name stays bare. Computed once per class.
+
+    Args:
+        model: the model class whose attributes to fetch.
     """
     return model_info(model).projection

@@ -36,9 +36,14 @@ def create_table_params(
 
     `KeySchema`, `AttributeDefinitions` (key attributes of the table and its
     indexes only), `GlobalSecondaryIndexes`, `LocalSecondaryIndexes` and the
-    billing mode. With `billing_mode="PROVISIONED"`, `read_capacity` and
-    `write_capacity` are required; a global index without its own capacity
-    uses the table's.
+    billing mode. A global index without its own capacity uses the table's.
+
+    Args:
+        model: a model class with `table=`.
+        table_prefix: prepended to the table name, as the session's `table_prefix` is.
+        billing_mode: "PAY_PER_REQUEST" (on demand) or "PROVISIONED".
+        read_capacity: read capacity units; required with "PROVISIONED" only.
+        write_capacity: write capacity units; required with "PROVISIONED" only.
     """
     info = model_info(model)
     table = info.require_table()

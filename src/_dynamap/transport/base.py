@@ -15,5 +15,9 @@ class Transport(Protocol):
         """Call `operation` (e.g. "BatchGetItem") and return the parsed response.
 
         Raises TransportError for service and connection errors.
+
+        Args:
+            operation: the DynamoDB operation name, as in the API reference.
+            params: the request parameters, in DynamoDB's JSON shape (boto3's client form).
         """
         ...
