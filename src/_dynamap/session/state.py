@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar, cast
 from _dynamap.codec.values import Item
 from _dynamap.core.engine import Ident
 from _dynamap.errors import DynamapError, ModelDefinitionError
-from _dynamap.model.keys import CanonicalKey, KeyValue, canonical_value
+from _dynamap.model.keys import CanonicalKey, KeyValue, canonical_value, key_values_by_name
 from _dynamap.model.model import Model, ModelInfo, model_info
 from _dynamap.session.deferred import Deferred, fail, resolve
 
@@ -93,12 +93,18 @@ class UnitOfWork:
         self,
         model: type[M],
         key: tuple[KeyValue, ...],
+        named: dict[str, KeyValue],
         consistent: bool,
         flush: Callable[[], object] | None,
     ) -> Deferred[M]:
-        """Register a read; `flush` is what an unsettled deferred calls to settle itself."""
+        """Register a read; `flush` is what an unsettled deferred calls to settle itself.
+
+        Key values come positionally (`key`) or by field name (`named`), not both.
+        """
         info = model_info(model)
         table = self.table(info)
+        if named:
+            key = key_values_by_name(info.name, info.key_attrs, info.attr_by_name, key, named)
         wire_key, canonical = info.key_from_values(key)
         ident = (table, canonical)
         entry = self.identity.get((model, canonical))

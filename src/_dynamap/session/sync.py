@@ -134,9 +134,13 @@ class Session:
 
     # -- registering work -------------------------------------------------------------------
 
-    def get(self, model: type[M], *key: KeyValue, consistent: bool = False) -> Deferred[M]:
+    def get(
+        self, model: type[M], /, *key: KeyValue, consistent: bool = False, **keys: KeyValue
+    ) -> Deferred[M]:
         """Read the item of `model` with this key at the next flush.
 
+        `session.get(User, "u#1", "profile")` or `session.get(User, pk="u#1",
+        sk="profile")`: by field name, two keys of one type cannot be swapped unseen.
         Returns a deferred result that resolves to the instance or None. Within a
         session each key maps to one instance per model class, and keys already
         loaded, put or deleted are answered without a request.
@@ -145,9 +149,10 @@ class Session:
             model: the model class to read the item into.
             *key: the partition key value, then the sort key value if the table has one.
             consistent: read with strong consistency.
+            **keys: the key values by field name, instead of positionally.
         """
         self._check_open()
-        return self._state.get(model, key, consistent, self._flush_gets)
+        return self._state.get(model, key, keys, consistent, self._flush_gets)
 
     def put(self, instance: Model) -> None:
         """Write `instance` (replacing the whole item) at the next flush.
