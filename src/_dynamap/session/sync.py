@@ -157,9 +157,10 @@ class Session:
     def put(self, instance: Model) -> None:
         """Write `instance` (replacing the whole item) at the next flush.
 
-        The key is checked now. The item is encoded at flush, with every other
-        write, before anything is sent: a value DynamoDB would reject (NaN, an
-        item over 400 KB) fails the flush and sends nothing.
+        The key is checked now, and cannot change while the instance is tracked
+        (to move an item, delete it and put a copy). The item is encoded at flush,
+        with every other write, before anything is sent: a value DynamoDB would
+        reject (NaN, an item over 400 KB) fails the flush and sends nothing.
 
         Args:
             instance: the model instance to store.
