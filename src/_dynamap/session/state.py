@@ -35,12 +35,20 @@ Slot = tuple[type[Model], CanonicalKey]  # an identity-map slot: model class and
 
 @dataclass(eq=False, slots=True)
 class Entry:
-    """An instance in the identity map; `snapshot` is its state as last read or written."""
+    """An instance in the identity map; `snapshot` is its state as last read or written.
+
+    For models whose instances change by assignment alone (see `_watch`), `seen` is
+    the instance's `__dict__` when its state was found equal to the snapshot `seen_of`:
+    while the instance has that very dict and the entry that very snapshot, it is
+    unchanged and not snapshotted again. Both are compared by identity only.
+    """
 
     instance: Model
     info: ModelInfo
     ident: Ident
     snapshot: tuple[Any, ...] | None
+    seen: object = None
+    seen_of: object = None
 
 
 @dataclass(eq=False, slots=True)
@@ -70,11 +78,11 @@ class PendingWrite:
     keyed: object = None  # compared by identity only
 
 
-# Per model class: does assignment replace an instance's __dict__?
-_WATCH: dict[type[Model], bool] = {}
+# Per model class: (assignment replaces __dict__, and nothing else can change an instance).
+_WATCH: dict[type[Model], tuple[bool, bool]] = {}
 
 
-def _watch(info: ModelInfo) -> bool:
+def _watch(info: ModelInfo) -> tuple[bool, bool]:
     watch = _WATCH.get(info.model)
     if watch is None:
         # pydantic validates an assignment into a new __dict__ and swaps it in, so the
@@ -82,7 +90,7 @@ def _watch(info: ModelInfo) -> bool:
         # writes into the dict in place; a frozen model refuses assignment altogether.
         config = info.model.model_config
         visible = bool(config.get("validate_assignment") or config.get("frozen"))
-        watch = _WATCH[info.model] = visible
+        watch = _WATCH[info.model] = (visible, visible and info.codec.immutable)
     return watch
 
 
@@ -188,7 +196,7 @@ class UnitOfWork:
         if tracked is not None and tracked.ident[1] != canonical:
             raise key_changed(info, tracked.ident[1], canonical, f"{operation} refused")
         ident = (table, canonical)
-        keyed = instance.__dict__ if operation == "put" and _watch(info) else None
+        keyed = instance.__dict__ if operation == "put" and _watch(info)[0] else None
         self.writes[ident] = PendingWrite(operation, instance, info, key, keyed=keyed)
         return info, ident
 
@@ -228,7 +236,11 @@ class UnitOfWork:
     def load(self, info: ModelInfo, ident: Ident, item: Item) -> Model:
         """Decode an item read from the table and track the instance."""
         instance: Model = info.codec.decode(item)
-        self._track(Entry(instance, info, ident, info.codec.snapshot(instance)))
+        snapshot = info.codec.snapshot(instance)
+        entry = Entry(instance, info, ident, snapshot)
+        if _watch(info)[1]:
+            entry.seen, entry.seen_of = instance.__dict__, snapshot
+        self._track(entry)
         return instance
 
     def _track(self, entry: Entry) -> None:
@@ -239,18 +251,39 @@ class UnitOfWork:
         self.identity[slot] = entry
         self.tracked[id(entry.instance)] = entry
 
+    def expunge(self, instance: Model) -> None:
+        """Stop tracking `instance` (if tracked); its queued explicit write stays queued."""
+        entry = self.tracked.pop(id(instance), None)
+        if entry is not None:
+            del self.identity[(entry.info.model, entry.ident[1])]
+
+    def clear(self) -> None:
+        """Forget every tracked instance and every delete already sent; keep pending work."""
+        self.identity.clear()
+        self.tracked.clear()
+        self.deleted.clear()  # a pending delete still answers gets of its key (see get())
+
     def changed(self) -> list[tuple[Entry, tuple[Any, ...]]]:
-        """Loaded or written instances whose state differs from their snapshot, not yet queued."""
+        """Loaded or written instances whose state differs from their snapshot, not yet queued.
+
+        Costs one identity check per untouched instance of an immutable-only model, and
+        one snapshot per other instance: those can change in place, without assignment.
+        """
         found: list[tuple[Entry, tuple[Any, ...]]] = []
+        writes, deleted = self.writes, self.deleted
         for entry in self.identity.values():
-            if entry.snapshot is None or entry.ident in self.deleted:
+            if entry.instance.__dict__ is entry.seen and entry.snapshot is entry.seen_of:
+                continue  # no field assigned since it equalled this snapshot
+            if entry.snapshot is None or entry.ident in deleted:
                 continue
-            explicit = self.writes.get(entry.ident)
+            explicit = writes.get(entry.ident)
             if explicit is not None and explicit.instance is entry.instance:
                 continue  # already planned from put()
             snapshot = entry.info.codec.snapshot(entry.instance)
             if snapshot != entry.snapshot:
                 found.append((entry, snapshot))
+            elif _watch(entry.info)[1]:  # assigned, but equal: skip it from now on
+                entry.seen, entry.seen_of = entry.instance.__dict__, entry.snapshot
         return found
 
 

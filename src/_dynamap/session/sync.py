@@ -177,6 +177,29 @@ class Session:
         self._check_open()
         self._state.delete(instance)
 
+    def expunge(self, instance: Model) -> None:
+        """Stop tracking `instance`: its changes are no longer written back.
+
+        A later get of its key reads the table again, into a new instance. A put or
+        delete already queued for it is still sent at the next flush. An instance
+        that is not tracked is left alone.
+
+        Args:
+            instance: a loaded or put instance to forget.
+        """
+        self._check_open()
+        self._state.expunge(instance)
+
+    def clear(self) -> None:
+        """Stop tracking every instance, as `expunge` does, and forget sent deletes.
+
+        Pending gets, puts and deletes stay queued. For long-lived sessions: each
+        flush compares every tracked instance that can change in place (one with a
+        list, set, dict or nested model field) with its snapshot.
+        """
+        self._check_open()
+        self._state.clear()
+
     # -- flushing ---------------------------------------------------------------------------
 
     def flush(self) -> FlushReport:
