@@ -43,9 +43,10 @@ class Session:
     ```
 
     Leaving the block normally flushes what is pending; leaving it by an
-    exception sends no pending write. A table that has both consistent and
-    eventually consistent gets in one flush is read strongly consistent.
-    A session is not thread-safe: use one per thread or task.
+    exception sends no pending write; after an explicit `close()` it does nothing.
+    A table that has both consistent and eventually consistent gets in one flush
+    is read strongly consistent. A session is not thread-safe: use one per thread
+    or task.
 
     During a flush the cyclic garbage collector is paused (reference counting
     still frees memory) and restored afterwards; `pause_gc=False` opts out.
@@ -110,6 +111,8 @@ class Session:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._closed:
+            return  # closed in the block: close() discarded the pending work
         try:
             if exc_type is None:
                 self.flush()
@@ -121,7 +124,10 @@ class Session:
             self.close()
 
     def close(self) -> None:
-        """Discard pending work without sending it and release the worker threads."""
+        """Discard pending work without sending it and release the worker threads.
+
+        Closing a closed session does nothing.
+        """
         self._closed = True
         self._state.discard_pending("this read was never sent: its session closed before a flush")
         if self._pool is not None:

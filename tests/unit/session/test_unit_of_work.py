@@ -108,6 +108,23 @@ def test_queued_view_of_a_put_item_that_fails_validation_fails_its_result():
     assert fake.ops("BatchGetItem") == []
 
 
+# -- close() inside `with` (issue 21) ----------------------------------------------------------
+
+
+def test_leaving_the_block_after_close_does_nothing():
+    fake = make()
+    with session(fake) as s:
+        s.put(User(pk="u1", sk="p", name="Ann"))
+        d = s.get(Order, "o1")
+        s.close()
+        s.close()  # twice is fine
+    assert fake.calls == []  # what close() discarded stays discarded
+    with pytest.raises(DynamapError, match="never sent"):
+        d.result()
+    with pytest.raises(DynamapError, match="closed"):
+        s.flush()
+
+
 # -- expunge() and clear() (issue 20) ----------------------------------------------------------
 
 
