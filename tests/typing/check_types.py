@@ -65,6 +65,12 @@ def sessions(client: DynamoDBClient) -> None:
         assert_type(order, Order | None)
         session.get(Order, Decimal("1.5"))
         session.get(Order, 1.5)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        assert_type(session.get(User, pk="a", sk="b"), Deferred[User])
+        assert_type(session.get(Order, pk="o#9", consistent=True), Deferred[Order])
+        session.get(Order, pk=1.5)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        session.get(Order, "o#9", consistent="yes")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        session.expunge(User(pk="u#2", sk="profile", name="Bo"))
+        session.clear()
         session.put(User(pk="u#2", sk="profile", name="Bo"))
         session.put({"pk": "x"})  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
         session.delete(User(pk="u#2", sk="profile", name="Bo"))

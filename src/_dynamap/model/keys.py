@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -13,7 +14,14 @@ from _dynamap.codec.numbers import canonical_number
 from _dynamap.codec.values import encode_any
 from _dynamap.errors import EncodeError, InvalidKeyError
 
-__all__ = ["CanonicalKey", "KeyAttr", "KeyType", "KeyValue", "canonical_value"]
+__all__ = [
+    "CanonicalKey",
+    "KeyAttr",
+    "KeyType",
+    "KeyValue",
+    "canonical_value",
+    "key_values_by_name",
+]
 
 KeyType = Literal["S", "N", "B"]
 CanonicalKey = tuple[Any, ...]
@@ -78,3 +86,48 @@ def canonical_value(av: dict[str, Any]) -> Any:
     if "B" in av:
         return bytes(av["B"])
     raise InvalidKeyError(f"not a key AttributeValue (S, N or B): {av!r}")
+
+
+def key_values_by_name(
+    model: str,
+    key_attrs: tuple[KeyAttr, ...],
+    fields: Collection[str],
+    positional: tuple[Any, ...],
+    named: dict[str, Any],
+) -> tuple[Any, ...]:
+    """The key values given by field name, in key order (partition, then sort).
+
+    Field names are the API, as in the model's constructor; a stored name (alias)
+    is refused with a hint. Called only when some value was given by name.
+
+    Args:
+        model: the model's name, for errors.
+        key_attrs: the model's key attributes, partition key first.
+        fields: every field name of the model, to tell a non-key field from a typo.
+        positional: key values also given positionally (an error if any).
+        named: key values by field name.
+    """
+    where = f"{model} is keyed by {' and '.join(k.name for k in key_attrs)}"
+    if positional:
+        raise InvalidKeyError(
+            f"{where}: pass the key values positionally or by name, not both "
+            f"(got {len(positional)} positional and {', '.join(map(repr, named))} by name)"
+        )
+    keys = {k.name: k for k in key_attrs}
+    stored = {k.attr: k.name for k in key_attrs if k.attr != k.name}
+    problems: list[str] = []
+    for name in named:
+        if name in keys:
+            continue
+        if name in stored:
+            problems.append(f"{name!r} is the stored name of {stored[name]}: pass {stored[name]}=")
+        elif name in fields:
+            problems.append(f"{name!r} is not a key field")
+        else:
+            problems.append(f"unknown key field {name!r}")
+    missing = [name for name in keys if name not in named]
+    if missing:
+        problems.append(f"missing {', '.join(missing)}")
+    if problems:
+        raise InvalidKeyError(f"{where}: {'; '.join(problems)}")
+    return tuple(named[name] for name in keys)

@@ -28,7 +28,7 @@ from _dynamap.errors import (
 from _dynamap.expr.names import render_projection
 from _dynamap.model.model import Model, ModelInfo, model_info
 from _dynamap.session.deferred import fail, resolve
-from _dynamap.session.state import PendingGet, PendingWrite, UnitOfWork
+from _dynamap.session.state import PendingGet, PendingWrite, UnitOfWork, unchanged_key
 
 __all__ = ["FlushPlan"]
 
@@ -189,6 +189,8 @@ def plan_writes(state: UnitOfWork) -> dict[Ident, tuple[WriteUnit, PendingWrite]
         if write.operation == "delete":
             request: dict[str, Any] = {"DeleteRequest": {"Key": write.key}}
         else:
+            if write.instance.__dict__ is not write.keyed:  # assigned since put(): recheck
+                unchanged_key(write.info, write.instance, ident)
             item = _encode(write.info, write.instance, write.key)
             write.snapshot = write.info.codec.snapshot(write.instance)
             request = {"PutRequest": {"Item": item}}
@@ -201,7 +203,7 @@ def plan_writes(state: UnitOfWork) -> dict[Ident, tuple[WriteUnit, PendingWrite]
                 f"{entry.info.name} and {other} instances of key {entry.ident[1]!r} in "
                 f"table {entry.ident[0]!r} would both be written; put only one of them"
             )
-        key, _ = entry.info.key_of(entry.instance)
+        key = unchanged_key(entry.info, entry.instance, entry.ident)
         item = _encode(entry.info, entry.instance, key)
         write = PendingWrite("put", entry.instance, entry.info, key, snapshot)
         unit = WriteUnit(entry.ident[0], {"PutRequest": {"Item": item}}, entry.ident)

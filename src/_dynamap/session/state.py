@@ -11,26 +11,44 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, cast
 
+from pydantic import ValidationError
+
 from _dynamap.codec.values import Item
 from _dynamap.core.engine import Ident
-from _dynamap.errors import DynamapError, ModelDefinitionError
-from _dynamap.model.keys import CanonicalKey, KeyValue, canonical_value
+from _dynamap.errors import DecodeError, DynamapError, InvalidKeyError, ModelDefinitionError
+from _dynamap.model.keys import CanonicalKey, KeyValue, canonical_value, key_values_by_name
 from _dynamap.model.model import Model, ModelInfo, model_info
 from _dynamap.session.deferred import Cell, Deferred, fail, resolve
 
-__all__ = ["Entry", "PendingGet", "PendingWrite", "UnitOfWork"]
+__all__ = [
+    "Entry",
+    "PendingGet",
+    "PendingWrite",
+    "UnitOfWork",
+    "decode_error",
+    "unchanged_key",
+]
 
 M = TypeVar("M", bound=Model)
+Slot = tuple[type[Model], CanonicalKey]  # an identity-map slot: model class and key
 
 
 @dataclass(eq=False, slots=True)
 class Entry:
-    """An instance in the identity map; `snapshot` is its state as last read or written."""
+    """An instance in the identity map; `snapshot` is its state as last read or written.
+
+    For models whose instances change by assignment alone (see `_watch`), `seen` is
+    the instance's `__dict__` when its state was found equal to the snapshot `seen_of`:
+    while the instance has that very dict and the entry that very snapshot, it is
+    unchanged and not snapshotted again. Both are compared by identity only.
+    """
 
     instance: Model
     info: ModelInfo
     ident: Ident
     snapshot: tuple[Any, ...] | None
+    seen: object = None
+    seen_of: object = None
 
 
 @dataclass(eq=False, slots=True)
@@ -46,13 +64,34 @@ class PendingGet:
 
 @dataclass(eq=False, slots=True)
 class PendingWrite:
-    """A put or delete to send at the next flush."""
+    """A put or delete to send at the next flush.
+
+    `keyed` is the instance's `__dict__` when `key` was taken from it, for models whose
+    assignments replace it: the same dict at flush means the same key, unchecked.
+    """
 
     operation: Literal["put", "delete"]
     instance: Model
     info: ModelInfo
     key: Item
     snapshot: tuple[Any, ...] | None = None  # the state being written, once planned
+    keyed: object = None  # compared by identity only
+
+
+# Per model class: (assignment replaces __dict__, and nothing else can change an instance).
+_WATCH: dict[type[Model], tuple[bool, bool]] = {}
+
+
+def _watch(info: ModelInfo) -> tuple[bool, bool]:
+    watch = _WATCH.get(info.model)
+    if watch is None:
+        # pydantic validates an assignment into a new __dict__ and swaps it in, so the
+        # same dict object means no field was assigned. Without validate_assignment it
+        # writes into the dict in place; a frozen model refuses assignment altogether.
+        config = info.model.model_config
+        visible = bool(config.get("validate_assignment") or config.get("frozen"))
+        watch = _WATCH[info.model] = (visible, visible and info.codec.immutable)
+    return watch
 
 
 class UnitOfWork:
@@ -60,7 +99,8 @@ class UnitOfWork:
 
     def __init__(self, table_prefix: str = "") -> None:
         self.table_prefix = table_prefix
-        self.identity: dict[tuple[type[Model], CanonicalKey], Entry] = {}
+        self.identity: dict[Slot, Entry] = {}
+        self.tracked: dict[int, Entry] = {}  # id(instance) -> its entry: one key per instance
         self.deleted: set[Ident] = set()
         self.gets: dict[Ident, PendingGet] = {}
         self.writes: dict[Ident, PendingWrite] = {}
@@ -93,24 +133,30 @@ class UnitOfWork:
         self,
         model: type[M],
         key: tuple[KeyValue, ...],
+        named: dict[str, KeyValue],
         consistent: bool,
         flush: Callable[[], object] | None,
     ) -> Deferred[M]:
-        """Register a read; `flush` is what an unsettled deferred calls to settle itself."""
+        """Register a read; `flush` is what an unsettled deferred calls to settle itself.
+
+        Key values come positionally (`key`) or by field name (`named`), not both.
+        """
         info = model_info(model)
         table = self.table(info)
+        if named:
+            key = key_values_by_name(info.name, info.key_attrs, info.attr_by_name, key, named)
         wire_key, canonical = info.key_from_values(key)
         ident = (table, canonical)
         entry = self.identity.get((model, canonical))
         if entry is not None:
             return ready(cast(M, entry.instance))
+        write = self.writes.get(ident)
+        if write is not None:  # the session's own pending write answers
+            answer: Deferred[M] = Deferred()
+            self._answer(answer, info, ident, write)
+            return answer
         if ident in self.deleted:
             return ready(None)
-        write = self.writes.get(ident)
-        if write is not None and write.operation == "put":
-            # Another model of the same table was put: read this one from that item.
-            item = write.info.codec.encode(write.instance)
-            return ready(cast(M, self.load(info, ident, item)))
         pending = self.gets.get(ident)
         if pending is None:
             pending = self.gets[ident] = PendingGet(wire_key, consistent)
@@ -122,31 +168,59 @@ class UnitOfWork:
 
     def put(self, instance: Model) -> None:
         """Queue a whole-item put of `instance` and track it in the identity map."""
-        ident, canonical = self._register_write("put", instance)
+        info, ident = self._register_write("put", instance)
         self.deleted.discard(ident)
-        slot = (type(instance), canonical)
-        entry = self.identity.get(slot)
+        entry = self.identity.get((info.model, ident[1]))
         if entry is None or entry.instance is not instance:
-            info = self.writes[ident].info
-            self.identity[slot] = Entry(instance, info, ident, entry.snapshot if entry else None)
+            self._track(Entry(instance, info, ident, entry.snapshot if entry else None))
+        self._answer_pending(ident)
 
     def delete(self, instance: Model) -> None:
         """Queue a delete of `instance`'s key and drop the key from the identity map."""
-        ident, canonical = self._register_write("delete", instance)
+        _, ident = self._register_write("delete", instance)
         self.deleted.add(ident)
         for model in self.table_models[ident[0]]:
-            self.identity.pop((model, canonical), None)
+            entry = self.identity.pop((model, ident[1]), None)
+            if entry is not None:
+                del self.tracked[id(entry.instance)]
+        self._answer_pending(ident)
 
     def _register_write(
         self, operation: Literal["put", "delete"], instance: Model
-    ) -> tuple[Ident, CanonicalKey]:
+    ) -> tuple[ModelInfo, Ident]:
         """Queue a write (replacing any earlier one for the key) and return its identity."""
         info = model_info(type(instance))
         table = self.table(info)
         key, canonical = info.key_of(instance)
+        tracked = self.tracked.get(id(instance))
+        if tracked is not None and tracked.ident[1] != canonical:
+            raise key_changed(info, tracked.ident[1], canonical, f"{operation} refused")
         ident = (table, canonical)
-        self.writes[ident] = PendingWrite(operation, instance, info, key)
-        return ident, canonical
+        keyed = instance.__dict__ if operation == "put" and _watch(info)[0] else None
+        self.writes[ident] = PendingWrite(operation, instance, info, key, keyed=keyed)
+        return info, ident
+
+    def _answer_pending(self, ident: Ident) -> None:
+        """Settle reads queued for a key the session has just written: they see the write."""
+        pending = self.gets.pop(ident, None)
+        if pending is not None:
+            write = self.writes[ident]
+            for model, deferred in pending.readers.items():
+                self._answer(deferred, model_info(model), ident, write)
+
+    def _answer(
+        self, deferred: Deferred[Any], info: ModelInfo, ident: Ident, write: PendingWrite
+    ) -> None:
+        """Settle a read of `info`'s model from the session's pending write of its key."""
+        if write.operation == "delete":
+            resolve(deferred, None)
+        elif type(write.instance) is info.model:
+            resolve(deferred, write.instance)
+        else:  # another model of the table was put: read this one from that item
+            try:
+                resolve(deferred, self.load(info, ident, write.info.codec.encode(write.instance)))
+            except ValidationError as exc:
+                fail(deferred, decode_error(info, ident, exc))
 
     def discard_pending(self, reason: str) -> None:
         """Drop pending work unsent; its deferred reads fail with `reason`."""
@@ -163,22 +237,83 @@ class UnitOfWork:
         """Decode an item read from the table and track the instance."""
         instance: Model = info.codec.decode(item)
         snapshot = info.codec.snapshot(instance)
-        self.identity[(info.model, ident[1])] = Entry(instance, info, ident, snapshot)
+        entry = Entry(instance, info, ident, snapshot)
+        if _watch(info)[1]:
+            entry.seen, entry.seen_of = instance.__dict__, snapshot
+        self._track(entry)
         return instance
 
+    def _track(self, entry: Entry) -> None:
+        slot = (entry.info.model, entry.ident[1])
+        replaced = self.identity.get(slot)
+        if replaced is not None:
+            del self.tracked[id(replaced.instance)]
+        self.identity[slot] = entry
+        self.tracked[id(entry.instance)] = entry
+
+    def expunge(self, instance: Model) -> None:
+        """Stop tracking `instance` (if tracked); its queued explicit write stays queued."""
+        entry = self.tracked.pop(id(instance), None)
+        if entry is not None:
+            del self.identity[(entry.info.model, entry.ident[1])]
+
+    def clear(self) -> None:
+        """Forget every tracked instance and every delete already sent; keep pending work."""
+        self.identity.clear()
+        self.tracked.clear()
+        self.deleted.clear()  # a pending delete still answers gets of its key (see get())
+
     def changed(self) -> list[tuple[Entry, tuple[Any, ...]]]:
-        """Loaded or written instances whose state differs from their snapshot, not yet queued."""
+        """Loaded or written instances whose state differs from their snapshot, not yet queued.
+
+        Costs one identity check per untouched instance of an immutable-only model, and
+        one snapshot per other instance: those can change in place, without assignment.
+        """
         found: list[tuple[Entry, tuple[Any, ...]]] = []
+        writes, deleted = self.writes, self.deleted
         for entry in self.identity.values():
-            if entry.snapshot is None or entry.ident in self.deleted:
+            if entry.instance.__dict__ is entry.seen and entry.snapshot is entry.seen_of:
+                continue  # no field assigned since it equalled this snapshot
+            if entry.snapshot is None or entry.ident in deleted:
                 continue
-            explicit = self.writes.get(entry.ident)
+            explicit = writes.get(entry.ident)
             if explicit is not None and explicit.instance is entry.instance:
                 continue  # already planned from put()
             snapshot = entry.info.codec.snapshot(entry.instance)
             if snapshot != entry.snapshot:
                 found.append((entry, snapshot))
+            elif _watch(entry.info)[1]:  # assigned, but equal: skip it from now on
+                entry.seen, entry.seen_of = entry.instance.__dict__, entry.snapshot
         return found
+
+
+def unchanged_key(info: ModelInfo, instance: Model, ident: Ident) -> Item:
+    """`instance`'s key as an item, refusing a key that is no longer the one of `ident`."""
+    key, canonical = info.key_of(instance)
+    if canonical != ident[1]:
+        raise key_changed(info, ident[1], canonical, "nothing was sent")
+    return key
+
+
+def key_changed(info: ModelInfo, old: CanonicalKey, new: CanonicalKey, what: str) -> DynamapError:
+    """The error for a tracked instance whose key attributes were assigned new values."""
+    attrs = info.key_attrs
+    fields = [k.name for k, a, b in zip(attrs, old, new, strict=True) if a != b]
+    before = {k.name: v for k, v in zip(attrs, old, strict=True)}
+    after = {k.name: v for k, v in zip(attrs, new, strict=True)}
+    return InvalidKeyError(
+        f"{' and '.join(f'{info.name}.{f}' for f in fields)} of an instance tracked under key "
+        f"{before} was changed: its key is now {after}; {what}. The key of a loaded or put "
+        f"instance cannot change: set it back, or expunge the instance from the session. "
+        f"To move an item, delete it and put a copy with the new key"
+    )
+
+
+def decode_error(info: ModelInfo, ident: Ident, exc: ValidationError) -> DecodeError:
+    """The error for an item that does not validate as the model it is read into."""
+    error = DecodeError(f"{info.name} item {ident[1]!r} in {ident[0]!r}: {exc}")
+    error.__cause__ = exc
+    return error
 
 
 def ready(value: M | None) -> Deferred[M]:

@@ -21,6 +21,7 @@ from _dynamap.model.keys import KeyValue
 from _dynamap.model.model import Model
 from _dynamap.session.deferred import Deferred
 from _dynamap.session.flush import FlushPlan
+from _dynamap.session.guard import CallGuard
 from _dynamap.session.state import UnitOfWork
 from _dynamap.transport.base import Transport
 from _dynamap.transport.boto3 import Boto3Transport
@@ -43,9 +44,13 @@ class Session:
     ```
 
     Leaving the block normally flushes what is pending; leaving it by an
-    exception sends no pending write. A table that has both consistent and
-    eventually consistent gets in one flush is read strongly consistent.
-    A session is not thread-safe: use one per thread or task.
+    exception sends no pending write; after an explicit `close()` it does nothing.
+    A table that has both consistent and eventually consistent gets in one flush
+    is read strongly consistent.
+
+    A session serves one call at a time: a call made while another is running (from
+    another thread, or from a callback during a flush) raises DynamapError and does
+    nothing. Use one session per thread or task; handing one over between calls is fine.
 
     During a flush the cyclic garbage collector is paused (reference counting
     still frees memory) and restored afterwards; `pause_gc=False` opts out.
@@ -93,6 +98,7 @@ class Session:
         self._sleep = sleep
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
+        self._guard = CallGuard()  # one call at a time: a second one at once is refused
 
     @property
     def table_prefix(self) -> str:
@@ -110,6 +116,8 @@ class Session:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._closed:
+            return  # closed in the block: close() discarded the pending work
         try:
             if exc_type is None:
                 self.flush()
@@ -121,22 +129,38 @@ class Session:
             self.close()
 
     def close(self) -> None:
-        """Discard pending work without sending it and release the worker threads."""
-        self._closed = True
-        self._state.discard_pending("this read was never sent: its session closed before a flush")
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        """Discard pending work without sending it and release the worker threads.
 
-    def _check_open(self) -> None:
-        if self._closed:
+        Closing a closed session does nothing.
+        """
+        self._enter("close", closing=True)
+        try:
+            self._closed = True
+            self._state.discard_pending(
+                "this read was never sent: its session closed before a flush"
+            )
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+        finally:
+            self._guard.leave()
+
+    def _enter(self, call: str, *, closing: bool = False) -> None:
+        """Start a call: refused while another runs, or once the session is closed."""
+        self._guard.enter(call)
+        if self._closed and not closing:  # checked inside, so close() cannot slip in
+            self._guard.leave()
             raise DynamapError("this session is closed")
 
     # -- registering work -------------------------------------------------------------------
 
-    def get(self, model: type[M], *key: KeyValue, consistent: bool = False) -> Deferred[M]:
+    def get(
+        self, model: type[M], /, *key: KeyValue, consistent: bool = False, **keys: KeyValue
+    ) -> Deferred[M]:
         """Read the item of `model` with this key at the next flush.
 
+        `session.get(User, "u#1", "profile")` or `session.get(User, pk="u#1",
+        sk="profile")`: by field name, two keys of one type cannot be swapped unseen.
         Returns a deferred result that resolves to the instance or None. Within a
         session each key maps to one instance per model class, and keys already
         loaded, put or deleted are answered without a request.
@@ -145,22 +169,30 @@ class Session:
             model: the model class to read the item into.
             *key: the partition key value, then the sort key value if the table has one.
             consistent: read with strong consistency.
+            **keys: the key values by field name, instead of positionally.
         """
-        self._check_open()
-        return self._state.get(model, key, consistent, self._flush_gets)
+        self._enter("get")
+        try:
+            return self._state.get(model, key, keys, consistent, self._flush_gets)
+        finally:
+            self._guard.leave()
 
     def put(self, instance: Model) -> None:
         """Write `instance` (replacing the whole item) at the next flush.
 
-        The key is checked now. The item is encoded at flush, with every other
-        write, before anything is sent: a value DynamoDB would reject (NaN, an
-        item over 400 KB) fails the flush and sends nothing.
+        The key is checked now, and cannot change while the instance is tracked
+        (to move an item, delete it and put a copy). The item is encoded at flush,
+        with every other write, before anything is sent: a value DynamoDB would
+        reject (NaN, an item over 400 KB) fails the flush and sends nothing.
 
         Args:
             instance: the model instance to store.
         """
-        self._check_open()
-        self._state.put(instance)
+        self._enter("put")
+        try:
+            self._state.put(instance)
+        finally:
+            self._guard.leave()
 
     def delete(self, instance: Model) -> None:
         """Delete the item with `instance`'s key at the next flush.
@@ -168,8 +200,40 @@ class Session:
         Args:
             instance: the model instance whose item to delete.
         """
-        self._check_open()
-        self._state.delete(instance)
+        self._enter("delete")
+        try:
+            self._state.delete(instance)
+        finally:
+            self._guard.leave()
+
+    def expunge(self, instance: Model) -> None:
+        """Stop tracking `instance`: its changes are no longer written back.
+
+        A later get of its key reads the table again, into a new instance. A put or
+        delete already queued for it is still sent at the next flush. An instance
+        that is not tracked is left alone.
+
+        Args:
+            instance: a loaded or put instance to forget.
+        """
+        self._enter("expunge")
+        try:
+            self._state.expunge(instance)
+        finally:
+            self._guard.leave()
+
+    def clear(self) -> None:
+        """Stop tracking every instance, as `expunge` does, and forget sent deletes.
+
+        Pending gets, puts and deletes stay queued. For long-lived sessions: each
+        flush compares every tracked instance that can change in place (one with a
+        list, set, dict or nested model field) with its snapshot.
+        """
+        self._enter("clear")
+        try:
+            self._state.clear()
+        finally:
+            self._guard.leave()
 
     # -- flushing ---------------------------------------------------------------------------
 
@@ -179,12 +243,18 @@ class Session:
         Raises a FlushError subclass if anything could not be done; its
         `unprocessed` lists exactly what was not done. Everything else was.
         """
-        self._check_open()
-        return self._flush(include_writes=True)
+        self._enter("flush")
+        try:
+            return self._flush(include_writes=True)
+        finally:
+            self._guard.leave()
 
     def _flush_gets(self) -> None:
-        self._check_open()
-        self._flush(include_writes=False)
+        self._enter("flush (from Deferred.result)")
+        try:
+            self._flush(include_writes=False)
+        finally:
+            self._guard.leave()
 
     def _flush(self, *, include_writes: bool) -> FlushReport:
         with paused_gc(self.pause_gc):  # planning allocates as much as answering
