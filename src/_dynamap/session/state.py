@@ -152,7 +152,7 @@ class UnitOfWork:
             return ready(cast(M, entry.instance))
         write = self.writes.get(ident)
         if write is not None:  # the session's own pending write answers
-            answer: Deferred[M] = Deferred()
+            answer: Deferred[M] = Cell()
             self._answer(answer, info, ident, write)
             return answer
         if ident in self.deleted:
