@@ -101,6 +101,42 @@ class ModelCodec:
         )
 
 
+class _Source:
+    """Generated source text and the values it names.
+
+    Attribute names, field names and helpers never appear in the source text: each
+    is a value bound to a generated identifier (`a0`, `n0`, ...), so no name can
+    be misread as code, as a format template or as a string escape.
+    """
+
+    def __init__(self, **values: Any) -> None:
+        self.lines: list[str] = []
+        self.values: dict[str, Any] = dict(values)
+
+    def bind(self, prefix: str, index: int, value: Any) -> str:
+        """The identifier under which the generated code sees `value`."""
+        name = f"{prefix}{index}"
+        self.values[name] = value
+        return name
+
+    def __iadd__(self, lines: list[str]) -> _Source:
+        self.lines += lines
+        return self
+
+    def compile(self, name: str, model: type) -> Any:
+        """Compile `def {name}` inside a factory whose parameters are the bound values.
+
+        The values become closure cells: fast to read, and not module globals.
+        """
+        params = ", ".join(self.values)
+        body = "\n".join("    " + line for line in self.lines)
+        source = f"def make({params}):\n{body}\n    return {name}\n"
+        code = compile(source, f"<dynamap {name} {model.__qualname__}>", "exec")
+        namespace: dict[str, Any] = {}
+        exec(code, namespace)  # generated from generated identifiers only, never from data
+        return namespace["make"](**self.values)
+
+
 def _generate_encoder(
     model: type[BaseModel], fields: tuple[FieldCodec, ...], *, checked: bool
 ) -> Any:
@@ -109,63 +145,67 @@ def _generate_encoder(
     `encode_checked(obj)` sizes each attribute as it is encoded (nested data
     through size-returning encoders), so the limit costs no second walk.
     """
-    namespace: dict[str, Any] = {
-        "int_to_wire": int_to_wire,
-        "L": 10**38,
-        "number_size": number_size,
-        "value_size": value_size,
-        "too_large": too_large,
-        "MAX": MAX_ITEM_BYTES,
-    }
+    src = _Source(
+        int_to_wire=int_to_wire,
+        L=10**38,
+        number_size=number_size,
+        value_size=value_size,
+        too_large=too_large,
+        MAX=MAX_ITEM_BYTES,
+        what=f"{model.__qualname__} item",
+    )
     lines = ["def encode(obj):"]
     lines += ["    d = obj.__dict__", "    item = {}", "    n = 0"]
     for i, f in enumerate(fields):
-        attr = repr(f.attr)
-        name_size = len(f.attr.encode())
-        lines.append(f"    v = d[{f.name!r}]")
+        a = src.bind("a", i, f.attr)
+        name_size = len(f.attr.encode())  # an int: safe to write as a literal
+        lines.append(f"    v = d[{src.bind('n', i, f.name)}]")
         lines.append("    if v is not None:")
-        size = "        n += {} + {}".format
         if f.wire == "S":
-            lines.append(f"        item[{attr}] = {{'S': v}}")
+            lines.append(f"        item[{a}] = {{'S': v}}")
             if checked:
-                lines.append(size(name_size, "(len(v) if v.isascii() else len(v.encode()))"))
+                lines.append(
+                    f"        n += {name_size} + (len(v) if v.isascii() else len(v.encode()))"
+                )
         elif f.wire == "BOOL":
-            lines.append(f"        item[{attr}] = {{'BOOL': v}}")
+            lines.append(f"        item[{a}] = {{'BOOL': v}}")
             if checked:
-                lines.append(size(name_size, 1))
+                lines.append(f"        n += {name_size} + 1")
         elif f.wire == "N_INT":
             lines.append(
                 "        t = str(v) if v.__class__ is int and -L < v < L else int_to_wire(v)"
             )
-            lines.append(f"        item[{attr}] = {{'N': t}}")
+            lines.append(f"        item[{a}] = {{'N': t}}")
             if checked:
-                lines.append(size(name_size, "number_size(t)"))
+                lines.append(f"        n += {name_size} + number_size(t)")
         elif checked and sized_encoder(f.encode) is not None:
-            namespace[f"z{i}"] = sized_encoder(f.encode)
-            lines.append(f"        av, s = z{i}(v)")
-            lines.append(f"        item[{attr}] = av")
-            lines.append(size(name_size, "s"))
+            z = src.bind("z", i, sized_encoder(f.encode))
+            lines.append(f"        av, s = {z}(v)")
+            lines.append(f"        item[{a}] = av")
+            lines.append(f"        n += {name_size} + s")
         else:
-            namespace[f"e{i}"] = f.encode
-            lines.append(f"        av = e{i}(v)")
+            e = src.bind("e", i, f.encode)
+            lines.append(f"        av = {e}(v)")
             lines.append("        if av is not None:")
-            lines.append(f"            item[{attr}] = av")
+            lines.append(f"            item[{a}] = av")
             if checked:
-                lines.append("    " + size(name_size, "value_size(av)"))
+                lines.append(f"            n += {name_size} + value_size(av)")
     if checked:
         lines.append("    if n > MAX:")
-        lines.append(f"        raise too_large(n, {model.__qualname__ + ' item'!r})")
+        lines.append("        raise too_large(n, what)")
     lines.append("    return item")
-    return _compile(lines, namespace, "encode", model)
+    src += lines
+    return src.compile("encode", model)
 
 
+# Inline reads of plain scalars; `{}` is the bound identifier of the attribute name.
 _FAST_READ = {
-    "S": "item[{a}]['S']",
-    "S_TEXT": "item[{a}]['S']",
-    "BOOL": "item[{a}]['BOOL']",
-    "N_INT": "int(item[{a}]['N'])",
-    "N_FLOAT": "float(item[{a}]['N'])",
-    "N_DECIMAL": "Decimal(item[{a}]['N'])",
+    "S": "item[{}]['S']",
+    "S_TEXT": "item[{}]['S']",
+    "BOOL": "item[{}]['BOOL']",
+    "N_INT": "int(item[{}]['N'])",
+    "N_FLOAT": "float(item[{}]['N'])",
+    "N_DECIMAL": "Decimal(item[{}]['N'])",
 }
 
 
@@ -177,30 +217,27 @@ def _generate_to_python(
     Plain scalars are read inline. Anything unusual (an absent attribute, a NULL, a
     number spelled otherwise, another type) falls back to the field's full decoder.
     """
-    namespace: dict[str, Any] = {"Decimal": Decimal, "validate": validate}
+    src = _Source(Decimal=Decimal, validate=validate)
     name = "to_python" if validate is None else "decode"
     lines = [f"def {name}(item):", "    data = {}", "    get = item.get"]
     for i, f in enumerate(fields):
-        attr = repr(f.attr)
-        namespace[f"d{i}"] = f.decode
+        a = src.bind("a", i, f.attr)
+        d = src.bind("d", i, f.decode)
         # A NULL (written by another client for None) reads back as an absent attribute.
         general = [
-            f"{{}}av = get({attr})",
-            "{}if av is not None and 'NULL' not in av:",
-            f"{{}}    data[{attr}] = d{i}(av)",
+            f"av = get({a})",
+            "if av is not None and 'NULL' not in av:",
+            f"    data[{a}] = {d}(av)",
         ]
         fast = _FAST_READ.get(f.wire)
         if fast is None:
-            lines += [line.format("    ") for line in general]
+            lines += ["    " + line for line in general]
             continue
-        lines += [
-            "    try:",
-            f"        data[{attr}] = {fast.format(a=attr)}",
-            "    except Exception:",
-        ]
-        lines += [line.format("        ") for line in general]
+        lines += ["    try:", f"        data[{a}] = {fast.format(a)}", "    except Exception:"]
+        lines += ["        " + line for line in general]
     lines.append("    return data" if validate is None else "    return validate(data)")
-    return _compile(lines, namespace, name, model)
+    src += lines
+    return src.compile(name, model)
 
 
 def _generate_snapshot(model: type[BaseModel], fields: tuple[FieldCodec, ...]) -> Any:
@@ -209,13 +246,13 @@ def _generate_snapshot(model: type[BaseModel], fields: tuple[FieldCodec, ...]) -
     Immutable scalar fields are taken as they are; containers, nested models and
     `Any` values are frozen recursively. Far cheaper than encoding the item.
     """
-    namespace: dict[str, Any] = {"freeze": freeze}
+    src = _Source(freeze=freeze)
     parts: list[str] = []
-    for f in fields:
-        value = f"d[{f.name!r}]"
+    for i, f in enumerate(fields):
+        value = f"d[{src.bind('n', i, f.name)}]"
         parts.append(value if _is_immutable(f.annotation) else f"freeze({value})")
-    lines = ["def snapshot(obj):", "    d = obj.__dict__", f"    return ({', '.join(parts)},)"]
-    return _compile(lines, namespace, "snapshot", model)
+    src += ["def snapshot(obj):", "    d = obj.__dict__", f"    return ({', '.join(parts)},)"]
+    return src.compile("snapshot", model)
 
 
 _IMMUTABLE = (str, int, float, Decimal, bytes, dt.date, dt.time, uuid.UUID, enum.Enum)
@@ -258,13 +295,6 @@ def freeze(value: Any) -> Any:
 
 # Immutable leaf types whose equality matches equality of the stored value.
 _PLAIN = frozenset({str, int, float, type(None), Decimal})
-
-
-def _compile(lines: list[str], namespace: dict[str, Any], name: str, model: type) -> Any:
-    source = "\n".join(lines)
-    code = compile(source, f"<dynamap {name} {model.__qualname__}>", "exec")
-    exec(code, namespace)  # generated from field metadata only, never from data
-    return namespace[name]
 
 
 _CODECS: dict[type[BaseModel], ModelCodec] = {}
