@@ -4,7 +4,14 @@
 # `_pytest`), so that editors completing `dynamap.` offer the public names only.
 from _dynamap.core.report import FlushReport, Unprocessed
 from _dynamap.core.retry import RetryPolicy
-from _dynamap.declare.markers import GlobalIndex, IndexProjection, LocalIndex, PartitionKey, SortKey
+from _dynamap.declare.markers import (
+    Attr,
+    GlobalIndex,
+    IndexProjection,
+    LocalIndex,
+    PartitionKey,
+    SortKey,
+)
 from _dynamap.errors import (
     DecodeError,
     DynamapError,
@@ -33,6 +40,7 @@ from _dynamap.transport.boto3 import Boto3Transport
 __version__ = "0.1.0"
 
 __all__ = [
+    "Attr",
     "AttrPath",
     "Boto3Transport",
     "DecodeError",

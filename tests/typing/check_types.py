@@ -17,6 +17,7 @@ from pydantic import Field
 from typing_extensions import assert_type
 
 from dynamap import (
+    Attr,
     AttrPath,
     Deferred,
     FlushReport,
@@ -42,6 +43,14 @@ class User(Model, table="users"):
     by_status: ClassVar[GlobalIndex] = GlobalIndex("status")
 
 
+class Member(Model, table="members"):
+    """Stored names set with Attr: the constructor keeps the Python names."""
+
+    pk: Annotated[str, PartitionKey(), Attr("PK")]
+    user_id: Annotated[str, Attr("user-id")] = ""
+    email: Annotated[str | None, Attr("e-mail")] = None
+
+
 class Order(Model, table="orders"):
     pk: Annotated[str, PartitionKey()]
     total: Decimal = Decimal(0)
@@ -54,6 +63,18 @@ def constructors() -> None:
     User(pk=1, sk="profile", name="Ann")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     User(pk="u", sk="p", name="n", nickname="x")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
     User(pk="u", sk="p")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+
+
+def stored_names() -> None:
+    member = Member(pk="a", user_id="z", email=None)
+    assert_type(member, Member)
+    assert_type(member.user_id, str)
+    assert_type(member.email, str | None)
+    Member(pk="a", user_id=3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    Member(pk="a", user_id="z", nickname="x")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    # A pydantic alias renames the constructor's parameter for pyright (dataclass_transform),
+    # so the Python name of an aliased field is refused there; mypy's pydantic plugin allows it.
+    User(pk="u", sk="p", name="n", user_id="z")  # pyright: ignore[reportCallIssue]
 
 
 def sessions(client: DynamoDBClient) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dynamap
 
 PINNED = [
+    "Attr",
     "AttrPath",
     "Boto3Transport",
     "DecodeError",

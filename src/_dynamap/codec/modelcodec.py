@@ -20,15 +20,17 @@ from _dynamap.codec.compile import (
     UnsupportedTypeError,
     compile_decoder,
     compile_encoder,
+    nested_models,
     sized_encoder,
 )
 from _dynamap.codec.nested import register
 from _dynamap.codec.numbers import int_to_wire
 from _dynamap.codec.size import MAX_ITEM_BYTES, number_size, too_large, value_size
 from _dynamap.declare.annotations import literal_values, strip_optional
+from _dynamap.declare.fieldnames import field_names
 from _dynamap.errors import ModelDefinitionError
 
-__all__ = ["FieldCodec", "ModelCodec", "codec_for"]
+__all__ = ["FieldCodec", "ModelCodec", "check_nested", "codec_for"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class FieldCodec:
 
     name: str
     attr: str
+    key: str  # the key of its value in the dict handed to pydantic's validation
     annotation: Any
     encode: Encoder
     decode: Decoder
@@ -66,24 +69,18 @@ class ModelCodec:
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
         fields: list[FieldCodec] = []
-        for name, info in model.model_fields.items():
-            annotation = info.annotation
+        for names in field_names(model):
+            annotation = model.model_fields[names.name].annotation
             try:
                 encode = compile_encoder(annotation)
                 decode = compile_decoder(annotation)
             except UnsupportedTypeError as exc:
                 raise ModelDefinitionError(
-                    f"{model.__qualname__}.{name}: unsupported type: {exc}"
+                    f"{model.__qualname__}.{names.name}: unsupported type: {exc}"
                 ) from None
-            attr = info.alias or name
+            wire = _wire_kind(annotation)
             fields.append(
-                FieldCodec(name, attr, annotation, encode, decode, _wire_kind(annotation))
-            )
-        attrs = [f.attr for f in fields]
-        duplicate = next((a for a in attrs if attrs.count(a) > 1), None)
-        if duplicate is not None:
-            raise ModelDefinitionError(
-                f"{model.__qualname__}: two fields are stored as attribute {duplicate!r}"
+                FieldCodec(names.name, names.attr, names.key, annotation, encode, decode, wire)
             )
         self.fields: tuple[FieldCodec, ...] = tuple(fields)
         self.by_name = {f.name: f for f in fields}
@@ -224,16 +221,17 @@ def _generate_to_python(
         a = src.bind("a", i, f.attr)
         d = src.bind("d", i, f.decode)
         # A NULL (written by another client for None) reads back as an absent attribute.
+        k = src.bind("k", i, f.key)
         general = [
             f"av = get({a})",
             "if av is not None and 'NULL' not in av:",
-            f"    data[{a}] = {d}(av)",
+            f"    data[{k}] = {d}(av)",
         ]
         fast = _FAST_READ.get(f.wire)
         if fast is None:
             lines += ["    " + line for line in general]
             continue
-        lines += ["    try:", f"        data[{a}] = {fast.format(a)}", "    except Exception:"]
+        lines += ["    try:", f"        data[{k}] = {fast.format(a)}", "    except Exception:"]
         lines += ["        " + line for line in general]
     lines.append("    return data" if validate is None else "    return validate(data)")
     src += lines
@@ -299,6 +297,23 @@ _PLAIN = frozenset({str, int, float, type(None), Decimal})
 
 _CODECS: dict[type[BaseModel], ModelCodec] = {}
 _LOCK = threading.Lock()
+
+
+def check_nested(model: type[BaseModel]) -> None:
+    """Build the codec of `model` and of every model class its fields reach.
+
+    Nested codecs are otherwise built on first use; building them now makes a
+    mistake in a nested declaration an error at class creation.
+    """
+    seen = {model}
+    todo = [model]
+    while todo:
+        for f in codec_for(todo.pop()).fields:
+            for nested in nested_models(f.annotation):
+                # A class pydantic has not completed yet is checked when first used.
+                if nested not in seen and nested.__pydantic_complete__:
+                    seen.add(nested)
+                    todo.append(nested)
 
 
 def codec_for(model: type[BaseModel]) -> ModelCodec:

@@ -2,7 +2,8 @@
 
 `path(User, lambda u: u.address.city)` records the attribute accesses of the
 lambda (so IDEs complete and type checkers check them) and maps each Python
-field name to its DynamoDB attribute name, through nested models too.
+field name to its stored attribute name (`Attr`, alias or name), through nested
+models too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel
 
+from _dynamap.codec.modelcodec import codec_for
 from _dynamap.declare.annotations import strip_optional
 from _dynamap.errors import DynamapError
 from _dynamap.expr.names import PlaceholderNames
@@ -82,7 +84,7 @@ def _element(annotation: Any) -> Any:
 def path(model: type[T], select: Callable[[T], object]) -> AttrPath:
     """The attribute path `select` reaches in `model`: `path(User, lambda u: u.tags[0])`.
 
-    Field names are mapped to their DynamoDB attribute names (aliases), through
+    Field names are mapped to their stored attribute names, through
     nested models, lists of models and maps; unknown fields are errors.
     """
     recorded = select(cast(T, _Recorder()))
@@ -95,10 +97,10 @@ def path(model: type[T], select: Callable[[T], object]) -> AttrPath:
         if isinstance(current, type) and issubclass(current, BaseModel):
             if kind != "attr":
                 raise DynamapError(f"{current.__qualname__} is a model, not a list or map")
-            field = current.model_fields.get(str(step))
+            field = codec_for(current).by_name.get(str(step))
             if field is None:
                 raise DynamapError(f"{current.__qualname__} has no field {step!r}")
-            parts.append(field.alias or str(step))
+            parts.append(field.attr)
             current = _element(field.annotation)
         elif isinstance(current, tuple):
             container, element = cast(tuple[str, Any], current)
