@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import threading
 import uuid
 from collections.abc import Callable
@@ -23,10 +22,11 @@ from _dynamap.codec.compile import (
     nested_models,
     sized_encoder,
 )
+from _dynamap.codec.freeze import freeze, is_immutable
 from _dynamap.codec.nested import register
 from _dynamap.codec.numbers import int_to_wire
 from _dynamap.codec.size import MAX_ITEM_BYTES, number_size, too_large, value_size
-from _dynamap.declare.annotations import literal_values, strip_optional
+from _dynamap.declare.annotations import strip_optional
 from _dynamap.declare.fieldnames import field_names
 from _dynamap.errors import ModelDefinitionError
 
@@ -248,51 +248,9 @@ def _generate_snapshot(model: type[BaseModel], fields: tuple[FieldCodec, ...]) -
     parts: list[str] = []
     for i, f in enumerate(fields):
         value = f"d[{src.bind('n', i, f.name)}]"
-        parts.append(value if _is_immutable(f.annotation) else f"freeze({value})")
+        parts.append(value if is_immutable(f.annotation) else f"freeze({value})")
     src += ["def snapshot(obj):", "    d = obj.__dict__", f"    return ({', '.join(parts)},)"]
     return src.compile("snapshot", model)
-
-
-_IMMUTABLE = (str, int, float, Decimal, bytes, dt.date, dt.time, uuid.UUID, enum.Enum)
-
-
-def _is_immutable(annotation: Any) -> bool:
-    # bool is an int: a bool field keeps bools, so equality is exact there too.
-    tp = strip_optional(annotation)
-    if literal_values(tp) is not None:
-        return True
-    return isinstance(tp, type) and issubclass(tp, _IMMUTABLE)
-
-
-_BOOL = object()
-_LIST = object()
-_MAP = object()
-
-
-def freeze(value: Any) -> Any:
-    """A comparable, immutable image of a value, as it would be stored.
-
-    Lists and maps become tagged tuples and sets frozensets; a bool is tagged so
-    that `True` and `1` (stored as BOOL and N) differ.
-    """
-    cls = value.__class__
-    if cls in _PLAIN:
-        return value
-    if cls is bool:
-        return (_BOOL, value)
-    if cls is list or cls is tuple:
-        return (_LIST, *[v if v.__class__ in _PLAIN else freeze(v) for v in value])
-    if cls is dict:
-        return (_MAP, *[(k, v if v.__class__ in _PLAIN else freeze(v)) for k, v in value.items()])
-    if cls is set or cls is frozenset:
-        return frozenset(value)
-    if isinstance(value, BaseModel):
-        return (cls, *[freeze(v) for v in value.__dict__.values()])
-    return value  # Decimal, datetime, UUID, Enum, bytes: immutable
-
-
-# Immutable leaf types whose equality matches equality of the stored value.
-_PLAIN = frozenset({str, int, float, type(None), Decimal})
 
 
 _CODECS: dict[type[BaseModel], ModelCodec] = {}
