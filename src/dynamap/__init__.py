@@ -25,8 +25,12 @@ from _dynamap.errors import (
     TransportError,
     UnprocessedError,
 )
+from _dynamap.expr.conditions import Condition
 from _dynamap.expr.names import Projection
+from _dynamap.expr.operands import Operand, SetValue, UpdateOperand
 from _dynamap.expr.paths import AttrPath
+from _dynamap.expr.render import render_expressions
+from _dynamap.expr.updates import Update
 from _dynamap.model.item import from_item, to_item
 from _dynamap.model.keys import KeyValue
 from _dynamap.model.model import Model
@@ -43,6 +47,7 @@ __all__ = [
     "Attr",
     "AttrPath",
     "Boto3Transport",
+    "Condition",
     "DecodeError",
     "Deferred",
     "FlushReport",
@@ -62,15 +67,20 @@ __all__ = [
     "LocalIndex",
     "Model",
     "ModelDefinitionError",
+    "Operand",
     "PartitionKey",
     "Projection",
     "RequestRejectedError",
+    "SetValue",
     "SortKey",
     "TableNotFoundError",
     "UnprocessedError",
+    "Update",
+    "UpdateOperand",
     "__version__",
     "create_table_params",
     "from_item",
     "projection",
+    "render_expressions",
     "to_item",
 ]

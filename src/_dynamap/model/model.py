@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
-from typing import Annotated, Any, ClassVar, Literal, cast
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from typing_extensions import Self
@@ -37,6 +37,7 @@ from _dynamap.model.keys import CanonicalKey, KeyAttr, KeyType, canonical_value
 
 __all__ = ["Model", "ModelInfo", "ResolvedIndex", "model_info"]
 
+_T = TypeVar("_T")
 _NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{3,255}")
 _MAX_KEY_NAME_BYTES = 255
 
@@ -68,11 +69,15 @@ class Model(BaseModel):
         cls.__dynamap_table__ = table
 
     @classmethod
-    def path(cls, select: Callable[[Self], object]) -> AttrPath:
-        """The attribute path a selector reaches: `User.path(lambda u: u.address.city)`.
+    def path(cls, select: Callable[[Self], _T]) -> AttrPath[_T]:
+        """The typed attribute path a selector reaches: `User.path(lambda u: u.address.city)`.
 
         The selector is typed, so IDEs complete it and checkers check it; field
-        names become stored attribute names. Expressions build on these paths.
+        names become stored attribute names. Conditions and update actions are
+        methods of the path, offered where the field's type allows them.
+
+        Args:
+            select: a selector on an instance, e.g. `lambda u: u.tags`.
         """
         return path(cls, select)
 
