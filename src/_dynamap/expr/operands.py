@@ -59,6 +59,8 @@ class Operand(Generic[T_co]):
 
     def _operand(self, other: object, what: str) -> Node:
         if isinstance(other, Operand):
+            if other == self:  # DynamoDB: "The first operand must be distinct from the rest"
+                raise DynamapError(f"{display(self)}: {what} compares the path with itself")
             return other  # pyright: ignore[reportUnknownVariableType]
         return Value(self.value_spec().encode_present(other, what))
 

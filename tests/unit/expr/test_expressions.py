@@ -251,6 +251,8 @@ def test_actions_only_where_they_apply():
         P(lambda a: a.tags).add_elements()
     with pytest.raises(DynamapError, match="`\\+` needs a number"):
         P(lambda a: a.name) + 1  # type: ignore[operator]
+    with pytest.raises(DynamapError, match="compares the path with itself"):
+        P(lambda a: a.visits).gt(P(lambda a: a.visits))
     with pytest.raises(DynamapError, match="IN takes 1 to 100"):
         P(lambda a: a.visits).is_in(*range(101))
     with pytest.raises(DynamapError, match="not a nested model"):
