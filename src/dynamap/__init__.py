@@ -4,7 +4,14 @@
 # `_pytest`), so that editors completing `dynamap.` offer the public names only.
 from _dynamap.core.report import FlushReport, Unprocessed
 from _dynamap.core.retry import RetryPolicy
-from _dynamap.declare.markers import GlobalIndex, IndexProjection, LocalIndex, PartitionKey, SortKey
+from _dynamap.declare.markers import (
+    Attr,
+    GlobalIndex,
+    IndexProjection,
+    LocalIndex,
+    PartitionKey,
+    SortKey,
+)
 from _dynamap.errors import (
     DecodeError,
     DynamapError,
@@ -18,8 +25,12 @@ from _dynamap.errors import (
     TransportError,
     UnprocessedError,
 )
+from _dynamap.expr.conditions import Condition
 from _dynamap.expr.names import Projection
+from _dynamap.expr.operands import Operand, SetValue, UpdateOperand
 from _dynamap.expr.paths import AttrPath
+from _dynamap.expr.render import render_expressions
+from _dynamap.expr.updates import Update
 from _dynamap.model.item import from_item, to_item
 from _dynamap.model.keys import KeyValue
 from _dynamap.model.model import Model
@@ -33,8 +44,10 @@ from _dynamap.transport.boto3 import Boto3Transport
 __version__ = "0.1.0"
 
 __all__ = [
+    "Attr",
     "AttrPath",
     "Boto3Transport",
+    "Condition",
     "DecodeError",
     "Deferred",
     "FlushReport",
@@ -54,15 +67,20 @@ __all__ = [
     "LocalIndex",
     "Model",
     "ModelDefinitionError",
+    "Operand",
     "PartitionKey",
     "Projection",
     "RequestRejectedError",
+    "SetValue",
     "SortKey",
     "TableNotFoundError",
     "UnprocessedError",
+    "Update",
+    "UpdateOperand",
     "__version__",
     "create_table_params",
     "from_item",
     "projection",
+    "render_expressions",
     "to_item",
 ]

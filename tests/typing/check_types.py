@@ -13,22 +13,29 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 from mypy_boto3_dynamodb import DynamoDBClient
-from pydantic import Field
+from pydantic import BaseModel, Field
 from typing_extensions import assert_type
 
 from dynamap import (
+    Attr,
     AttrPath,
+    Condition,
     Deferred,
     FlushReport,
     GlobalIndex,
     Model,
+    Operand,
     PartitionKey,
     Projection,
     Session,
+    SetValue,
     SortKey,
+    Update,
+    UpdateOperand,
     create_table_params,
     from_item,
     projection,
+    render_expressions,
     to_item,
 )
 
@@ -40,6 +47,14 @@ class User(Model, table="users"):
     status: str = "active"
     user_id: str = Field(default="", alias="user-id")
     by_status: ClassVar[GlobalIndex] = GlobalIndex("status")
+
+
+class Member(Model, table="members"):
+    """Stored names set with Attr: the constructor keeps the Python names."""
+
+    pk: Annotated[str, PartitionKey(), Attr("PK")]
+    user_id: Annotated[str, Attr("user-id")] = ""
+    email: Annotated[str | None, Attr("e-mail")] = None
 
 
 class Order(Model, table="orders"):
@@ -54,6 +69,18 @@ def constructors() -> None:
     User(pk=1, sk="profile", name="Ann")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     User(pk="u", sk="p", name="n", nickname="x")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
     User(pk="u", sk="p")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+
+
+def stored_names() -> None:
+    member = Member(pk="a", user_id="z", email=None)
+    assert_type(member, Member)
+    assert_type(member.user_id, str)
+    assert_type(member.email, str | None)
+    Member(pk="a", user_id=3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    Member(pk="a", user_id="z", nickname="x")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    # A pydantic alias renames the constructor's parameter for pyright (dataclass_transform),
+    # so the Python name of an aliased field is refused there; mypy's pydantic plugin allows it.
+    User(pk="u", sk="p", name="n", user_id="z")  # pyright: ignore[reportCallIssue]
 
 
 def sessions(client: DynamoDBClient) -> None:
@@ -87,5 +114,87 @@ def derived() -> None:
 
 
 def paths() -> None:
-    assert_type(User.path(lambda u: u.user_id), AttrPath)
+    assert_type(User.path(lambda u: u.user_id), AttrPath[str])
     User.path(lambda u: u.nickname)  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownLambdaType, reportUnknownMemberType]
+
+
+class Address(BaseModel):
+    city: str
+    zip: int | None = None
+
+
+class Profile(Model, table="profiles"):
+    pk: Annotated[str, PartitionKey()]
+    status: str = "active"
+    email: str | None = None
+    visits: int = 0
+    total: Decimal = Decimal(0)
+    ratio: float = 0.0
+    raw: bytes = b""
+    tags: set[str] = set()
+    history: list[str] = []
+    address: Address | None = None
+    attrs: dict[str, int] = {}
+
+
+def conditions() -> None:
+    P = Profile.path
+    assert_type(P(lambda u: u.status), AttrPath[str])
+    assert_type(P(lambda u: u.status).eq("active"), Condition)
+    assert_type(P(lambda u: u.visits).between(1, 9), Condition)
+    assert_type(P(lambda u: u.status).is_in("a", "b"), Condition)
+    assert_type(P(lambda u: u.email).exists(), Condition)
+    assert_type(P(lambda u: u.email).begins_with("a@"), Condition)
+    assert_type(P(lambda u: u.raw).begins_with(b"\x00"), Condition)
+    assert_type(P(lambda u: u.tags).contains("vip"), Condition)
+    assert_type(P(lambda u: u.history).contains("login"), Condition)
+    assert_type(P(lambda u: u.tags).size(), Operand[int])
+    assert_type(P(lambda u: u.tags).size().gt(3), Condition)
+    assert_type(P(lambda u: u.attrs["some key"]), AttrPath[int])
+    city = P(lambda u: u.address).at(lambda a: a.city)
+    assert_type(city, AttrPath[str])
+    assert_type(city.eq("Oslo"), Condition)
+    a, b, c = P(lambda u: u.status).eq("x"), P(lambda u: u.visits).gt(1), city.eq("Oslo")
+    assert_type((a & b) | ~c, Condition)
+    P(lambda u: u.status).eq(3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    P(lambda u: u.visits).begins_with("x")  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+    P(lambda u: u.raw).begins_with("x")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    P(lambda u: u.tags).contains(3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    P(lambda u: u.history).contains(3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    P(lambda u: u.visits).size()  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+    P(lambda u: u.tags).size().gt("3")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    city.eq(3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    # mypy infers AttrPath[Never] here (and flags every use of it); pyright refuses at once.
+    P(lambda u: u.visits).at(lambda a: a.city)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownLambdaType]
+
+
+def updates() -> None:
+    P = Profile.path
+    visits = P(lambda u: u.visits)
+    assert_type(visits.if_not_exists(0), UpdateOperand[int])
+    assert_type(visits.if_not_exists(0) + 1, SetValue[int])
+    assert_type(P(lambda u: u.total) + 1, SetValue[Decimal])
+    assert_type(P(lambda u: u.ratio) - 0.5, SetValue[float])
+    assert_type(visits.set(visits.if_not_exists(0) + 1), Update)
+    assert_type(visits.add(1), Update)
+    assert_type(P(lambda u: u.total).add(1), Update)
+    assert_type(P(lambda u: u.tags).add({"a"}), Update)
+    assert_type(P(lambda u: u.history).append("login"), Update)
+    assert_type(P(lambda u: u.history).prepend("a", "b"), Update)
+    assert_type(P(lambda u: u.tags).add_elements("vip"), Update)
+    assert_type(P(lambda u: u.tags).delete_elements("vip"), Update)
+    assert_type(P(lambda u: u.email).set(None), Update)
+    assert_type(P(lambda u: u.email).remove() & visits.add(1), Update)
+    assert_type(render_expressions(update=visits.add(1)), dict[str, Any])
+    visits.set("x")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    P(lambda u: u.status).set(visits + 1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    P(lambda u: u.status) + 1  # type: ignore[operator]  # pyright: ignore[reportOperatorIssue, reportUnusedExpression]
+    # `visits.add(1.5)` passes both checkers (int paths are float paths too, by promotion);
+    # the value is refused when the update is built.
+    P(lambda u: u.status).add(1)  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+    P(lambda u: u.status).append("x")  # type: ignore[misc, arg-type]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+    P(lambda u: u.tags).append("x")  # type: ignore[misc, arg-type]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+    P(lambda u: u.history).append(3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    P(lambda u: u.history).add_elements("x")  # type: ignore[misc, arg-type]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+    P(lambda u: u.tags).add_elements(3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    P(lambda u: u.tags).delete_elements(3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

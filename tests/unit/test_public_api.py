@@ -5,8 +5,10 @@ from __future__ import annotations
 import dynamap
 
 PINNED = [
+    "Attr",
     "AttrPath",
     "Boto3Transport",
+    "Condition",
     "DecodeError",
     "Deferred",
     "DynamapError",
@@ -21,9 +23,11 @@ PINNED = [
     "LocalIndex",
     "Model",
     "ModelDefinitionError",
+    "Operand",
     "PartitionKey",
     "Projection",
     "RequestRejectedError",
+    "SetValue",
     "RetryPolicy",
     "Session",
     "SortKey",
@@ -32,10 +36,13 @@ PINNED = [
     "TransportError",
     "Unprocessed",
     "UnprocessedError",
+    "Update",
+    "UpdateOperand",
     "__version__",
     "create_table_params",
     "from_item",
     "projection",
+    "render_expressions",
     "to_item",
 ]
 

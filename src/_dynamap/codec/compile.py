@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence, Set
 from decimal import Decimal
 from typing import Any, cast, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from _dynamap.codec.nested import nested_codec
 from _dynamap.codec.numbers import decimal_to_wire, float_to_wire
@@ -53,6 +53,7 @@ __all__ = [
     "compile_encoder",
     "decode_any",
     "encode_any",
+    "nested_models",
     "number_kind",
     "sized_any",
     "sized_encoder",
@@ -191,11 +192,31 @@ def _compile_set_encoder(element: Any) -> Encoder:
     )
 
 
+def nested_models(tp: Any) -> list[type[BaseModel]]:
+    """Every pydantic model class annotation `tp` reaches: members, elements, values."""
+    tp = strip_annotated(tp)
+    model = _model_class(tp)
+    if model is not None:
+        return [model]
+    if literal_values(tp) is not None:
+        return []
+    return [m for arg in get_args(tp) for m in nested_models(arg)]
+
+
 def compile_decoder(tp: Any) -> Decoder:
-    """A decoder producing values pydantic validates into annotation `tp`."""
+    """A decoder producing values pydantic validates into annotation `tp`.
+
+    Every path to a nested model goes through that model's own `to_python`, which
+    hands pydantic each field under the key pydantic reads it from.
+    """
     tp = strip_optional(tp)
     origin = get_origin(tp) or tp
     args = get_args(tp)
+    if is_union(tp):
+        models = [m for m in map(_model_class, map(strip_annotated, args)) if m is not None]
+        return _union_decoder(models) if models else decode_any
+    if isinstance(origin, type) and issubclass(origin, tuple) and args:
+        return _tuple_decoder(args)
     if isinstance(origin, type) and not issubclass(origin, enum.Enum | bool):
         kind = number_kind(origin)
         if kind is int:
@@ -236,6 +257,50 @@ def compile_decoder(tp: Any) -> Decoder:
             element_decoder = _null_aware(element_decoder)
             return lambda av: [element_decoder(x) for x in av["L"]] if "L" in av else decode_any(av)
     return decode_any
+
+
+def _union_decoder(models: list[type[BaseModel]]) -> Decoder:
+    """A map read into whichever model member validates with the most fields set.
+
+    Picking the member here, with each model's own reader, keeps stored names that
+    differ from what pydantic reads (`Attr`) right inside unions too.
+    """
+
+    def decode(av: AttributeValue) -> Any:
+        if "M" not in av:
+            return decode_any(av)
+        best: BaseModel | None = None
+        for model in models:
+            try:
+                data = nested_codec(model).to_python(av["M"])
+                instance = model.__pydantic_validator__.validate_python(data)
+            except ValidationError:
+                continue
+            if best is None or len(instance.model_fields_set) > len(best.model_fields_set):
+                best = instance
+        return decode_any(av) if best is None else best  # no model: pydantic tries the rest
+
+    return decode
+
+
+def _tuple_decoder(args: tuple[Any, ...]) -> Decoder:
+    if args[-1] is Ellipsis:
+        element = compile_decoder(args[0])
+        if element is decode_any:
+            return decode_any
+        element = _null_aware(element)
+        return lambda av: [element(x) for x in av["L"]] if "L" in av else decode_any(av)
+    decoders = [compile_decoder(a) for a in args]
+    if all(d is decode_any for d in decoders):
+        return decode_any
+    decoders = [_null_aware(d) for d in decoders]
+
+    def decode(av: AttributeValue) -> Any:
+        if "L" not in av or len(av["L"]) != len(decoders):
+            return decode_any(av)  # pydantic reports the mismatch
+        return [d(x) for d, x in zip(decoders, av["L"], strict=True)]
+
+    return decode
 
 
 def _null_aware(decoder: Decoder) -> Decoder:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import threading
 import uuid
 from collections.abc import Callable
@@ -20,15 +19,18 @@ from _dynamap.codec.compile import (
     UnsupportedTypeError,
     compile_decoder,
     compile_encoder,
+    nested_models,
     sized_encoder,
 )
+from _dynamap.codec.freeze import freeze, is_immutable
 from _dynamap.codec.nested import register
 from _dynamap.codec.numbers import int_to_wire
 from _dynamap.codec.size import MAX_ITEM_BYTES, number_size, too_large, value_size
-from _dynamap.declare.annotations import literal_values, strip_optional
+from _dynamap.declare.annotations import strip_optional
+from _dynamap.declare.fieldnames import field_names
 from _dynamap.errors import ModelDefinitionError
 
-__all__ = ["FieldCodec", "ModelCodec", "codec_for"]
+__all__ = ["FieldCodec", "ModelCodec", "check_nested", "codec_for"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class FieldCodec:
 
     name: str
     attr: str
+    key: str  # the key of its value in the dict handed to pydantic's validation
     annotation: Any
     encode: Encoder
     decode: Decoder
@@ -66,24 +69,18 @@ class ModelCodec:
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
         fields: list[FieldCodec] = []
-        for name, info in model.model_fields.items():
-            annotation = info.annotation
+        for names in field_names(model):
+            annotation = model.model_fields[names.name].annotation
             try:
                 encode = compile_encoder(annotation)
                 decode = compile_decoder(annotation)
             except UnsupportedTypeError as exc:
                 raise ModelDefinitionError(
-                    f"{model.__qualname__}.{name}: unsupported type: {exc}"
+                    f"{model.__qualname__}.{names.name}: unsupported type: {exc}"
                 ) from None
-            attr = info.alias or name
+            wire = _wire_kind(annotation)
             fields.append(
-                FieldCodec(name, attr, annotation, encode, decode, _wire_kind(annotation))
-            )
-        attrs = [f.attr for f in fields]
-        duplicate = next((a for a in attrs if attrs.count(a) > 1), None)
-        if duplicate is not None:
-            raise ModelDefinitionError(
-                f"{model.__qualname__}: two fields are stored as attribute {duplicate!r}"
+                FieldCodec(names.name, names.attr, names.key, annotation, encode, decode, wire)
             )
         self.fields: tuple[FieldCodec, ...] = tuple(fields)
         self.by_name = {f.name: f for f in fields}
@@ -103,6 +100,42 @@ class ModelCodec:
         )
 
 
+class _Source:
+    """Generated source text and the values it names.
+
+    Attribute names, field names and helpers never appear in the source text: each
+    is a value bound to a generated identifier (`a0`, `n0`, ...), so no name can
+    be misread as code, as a format template or as a string escape.
+    """
+
+    def __init__(self, **values: Any) -> None:
+        self.lines: list[str] = []
+        self.values: dict[str, Any] = dict(values)
+
+    def bind(self, prefix: str, index: int, value: Any) -> str:
+        """The identifier under which the generated code sees `value`."""
+        name = f"{prefix}{index}"
+        self.values[name] = value
+        return name
+
+    def __iadd__(self, lines: list[str]) -> _Source:
+        self.lines += lines
+        return self
+
+    def compile(self, name: str, model: type) -> Any:
+        """Compile `def {name}` inside a factory whose parameters are the bound values.
+
+        The values become closure cells: fast to read, and not module globals.
+        """
+        params = ", ".join(self.values)
+        body = "\n".join("    " + line for line in self.lines)
+        source = f"def make({params}):\n{body}\n    return {name}\n"
+        code = compile(source, f"<dynamap {name} {model.__qualname__}>", "exec")
+        namespace: dict[str, Any] = {}
+        exec(code, namespace)  # generated from generated identifiers only, never from data
+        return namespace["make"](**self.values)
+
+
 def _generate_encoder(
     model: type[BaseModel], fields: tuple[FieldCodec, ...], *, checked: bool
 ) -> Any:
@@ -111,63 +144,67 @@ def _generate_encoder(
     `encode_checked(obj)` sizes each attribute as it is encoded (nested data
     through size-returning encoders), so the limit costs no second walk.
     """
-    namespace: dict[str, Any] = {
-        "int_to_wire": int_to_wire,
-        "L": 10**38,
-        "number_size": number_size,
-        "value_size": value_size,
-        "too_large": too_large,
-        "MAX": MAX_ITEM_BYTES,
-    }
+    src = _Source(
+        int_to_wire=int_to_wire,
+        L=10**38,
+        number_size=number_size,
+        value_size=value_size,
+        too_large=too_large,
+        MAX=MAX_ITEM_BYTES,
+        what=f"{model.__qualname__} item",
+    )
     lines = ["def encode(obj):"]
     lines += ["    d = obj.__dict__", "    item = {}", "    n = 0"]
     for i, f in enumerate(fields):
-        attr = repr(f.attr)
-        name_size = len(f.attr.encode())
-        lines.append(f"    v = d[{f.name!r}]")
+        a = src.bind("a", i, f.attr)
+        name_size = len(f.attr.encode())  # an int: safe to write as a literal
+        lines.append(f"    v = d[{src.bind('n', i, f.name)}]")
         lines.append("    if v is not None:")
-        size = "        n += {} + {}".format
         if f.wire == "S":
-            lines.append(f"        item[{attr}] = {{'S': v}}")
+            lines.append(f"        item[{a}] = {{'S': v}}")
             if checked:
-                lines.append(size(name_size, "(len(v) if v.isascii() else len(v.encode()))"))
+                lines.append(
+                    f"        n += {name_size} + (len(v) if v.isascii() else len(v.encode()))"
+                )
         elif f.wire == "BOOL":
-            lines.append(f"        item[{attr}] = {{'BOOL': v}}")
+            lines.append(f"        item[{a}] = {{'BOOL': v}}")
             if checked:
-                lines.append(size(name_size, 1))
+                lines.append(f"        n += {name_size} + 1")
         elif f.wire == "N_INT":
             lines.append(
                 "        t = str(v) if v.__class__ is int and -L < v < L else int_to_wire(v)"
             )
-            lines.append(f"        item[{attr}] = {{'N': t}}")
+            lines.append(f"        item[{a}] = {{'N': t}}")
             if checked:
-                lines.append(size(name_size, "number_size(t)"))
+                lines.append(f"        n += {name_size} + number_size(t)")
         elif checked and sized_encoder(f.encode) is not None:
-            namespace[f"z{i}"] = sized_encoder(f.encode)
-            lines.append(f"        av, s = z{i}(v)")
-            lines.append(f"        item[{attr}] = av")
-            lines.append(size(name_size, "s"))
+            z = src.bind("z", i, sized_encoder(f.encode))
+            lines.append(f"        av, s = {z}(v)")
+            lines.append(f"        item[{a}] = av")
+            lines.append(f"        n += {name_size} + s")
         else:
-            namespace[f"e{i}"] = f.encode
-            lines.append(f"        av = e{i}(v)")
+            e = src.bind("e", i, f.encode)
+            lines.append(f"        av = {e}(v)")
             lines.append("        if av is not None:")
-            lines.append(f"            item[{attr}] = av")
+            lines.append(f"            item[{a}] = av")
             if checked:
-                lines.append("    " + size(name_size, "value_size(av)"))
+                lines.append(f"            n += {name_size} + value_size(av)")
     if checked:
         lines.append("    if n > MAX:")
-        lines.append(f"        raise too_large(n, {model.__qualname__ + ' item'!r})")
+        lines.append("        raise too_large(n, what)")
     lines.append("    return item")
-    return _compile(lines, namespace, "encode", model)
+    src += lines
+    return src.compile("encode", model)
 
 
+# Inline reads of plain scalars; `{}` is the bound identifier of the attribute name.
 _FAST_READ = {
-    "S": "item[{a}]['S']",
-    "S_TEXT": "item[{a}]['S']",
-    "BOOL": "item[{a}]['BOOL']",
-    "N_INT": "int(item[{a}]['N'])",
-    "N_FLOAT": "float(item[{a}]['N'])",
-    "N_DECIMAL": "Decimal(item[{a}]['N'])",
+    "S": "item[{}]['S']",
+    "S_TEXT": "item[{}]['S']",
+    "BOOL": "item[{}]['BOOL']",
+    "N_INT": "int(item[{}]['N'])",
+    "N_FLOAT": "float(item[{}]['N'])",
+    "N_DECIMAL": "Decimal(item[{}]['N'])",
 }
 
 
@@ -179,30 +216,28 @@ def _generate_to_python(
     Plain scalars are read inline. Anything unusual (an absent attribute, a NULL, a
     number spelled otherwise, another type) falls back to the field's full decoder.
     """
-    namespace: dict[str, Any] = {"Decimal": Decimal, "validate": validate}
+    src = _Source(Decimal=Decimal, validate=validate)
     name = "to_python" if validate is None else "decode"
     lines = [f"def {name}(item):", "    data = {}", "    get = item.get"]
     for i, f in enumerate(fields):
-        attr = repr(f.attr)
-        namespace[f"d{i}"] = f.decode
+        a = src.bind("a", i, f.attr)
+        d = src.bind("d", i, f.decode)
         # A NULL (written by another client for None) reads back as an absent attribute.
+        k = src.bind("k", i, f.key)
         general = [
-            f"{{}}av = get({attr})",
-            "{}if av is not None and 'NULL' not in av:",
-            f"{{}}    data[{attr}] = d{i}(av)",
+            f"av = get({a})",
+            "if av is not None and 'NULL' not in av:",
+            f"    data[{k}] = {d}(av)",
         ]
         fast = _FAST_READ.get(f.wire)
         if fast is None:
-            lines += [line.format("    ") for line in general]
+            lines += ["    " + line for line in general]
             continue
-        lines += [
-            "    try:",
-            f"        data[{attr}] = {fast.format(a=attr)}",
-            "    except Exception:",
-        ]
-        lines += [line.format("        ") for line in general]
+        lines += ["    try:", f"        data[{k}] = {fast.format(a)}", "    except Exception:"]
+        lines += ["        " + line for line in general]
     lines.append("    return data" if validate is None else "    return validate(data)")
-    return _compile(lines, namespace, name, model)
+    src += lines
+    return src.compile(name, model)
 
 
 def _generate_snapshot(model: type[BaseModel], fields: tuple[FieldCodec, ...]) -> Any:
@@ -211,66 +246,34 @@ def _generate_snapshot(model: type[BaseModel], fields: tuple[FieldCodec, ...]) -
     Immutable scalar fields are taken as they are; containers, nested models and
     `Any` values are frozen recursively. Far cheaper than encoding the item.
     """
-    namespace: dict[str, Any] = {"freeze": freeze}
+    src = _Source(freeze=freeze)
     parts: list[str] = []
-    for f in fields:
-        value = f"d[{f.name!r}]"
-        parts.append(value if _is_immutable(f.annotation) else f"freeze({value})")
-    lines = ["def snapshot(obj):", "    d = obj.__dict__", f"    return ({', '.join(parts)},)"]
-    return _compile(lines, namespace, "snapshot", model)
-
-
-_IMMUTABLE = (str, int, float, Decimal, bytes, dt.date, dt.time, uuid.UUID, enum.Enum)
-
-
-def _is_immutable(annotation: Any) -> bool:
-    # bool is an int: a bool field keeps bools, so equality is exact there too.
-    tp = strip_optional(annotation)
-    if literal_values(tp) is not None:
-        return True
-    return isinstance(tp, type) and issubclass(tp, _IMMUTABLE)
-
-
-_BOOL = object()
-_LIST = object()
-_MAP = object()
-
-
-def freeze(value: Any) -> Any:
-    """A comparable, immutable image of a value, as it would be stored.
-
-    Lists and maps become tagged tuples and sets frozensets; a bool is tagged so
-    that `True` and `1` (stored as BOOL and N) differ.
-    """
-    cls = value.__class__
-    if cls in _PLAIN:
-        return value
-    if cls is bool:
-        return (_BOOL, value)
-    if cls is list or cls is tuple:
-        return (_LIST, *[v if v.__class__ in _PLAIN else freeze(v) for v in value])
-    if cls is dict:
-        return (_MAP, *[(k, v if v.__class__ in _PLAIN else freeze(v)) for k, v in value.items()])
-    if cls is set or cls is frozenset:
-        return frozenset(value)
-    if isinstance(value, BaseModel):
-        return (cls, *[freeze(v) for v in value.__dict__.values()])
-    return value  # Decimal, datetime, UUID, Enum, bytes: immutable
-
-
-# Immutable leaf types whose equality matches equality of the stored value.
-_PLAIN = frozenset({str, int, float, type(None), Decimal})
-
-
-def _compile(lines: list[str], namespace: dict[str, Any], name: str, model: type) -> Any:
-    source = "\n".join(lines)
-    code = compile(source, f"<dynamap {name} {model.__qualname__}>", "exec")
-    exec(code, namespace)  # generated from field metadata only, never from data
-    return namespace[name]
+    for i, f in enumerate(fields):
+        value = f"d[{src.bind('n', i, f.name)}]"
+        parts.append(value if is_immutable(f.annotation) else f"freeze({value})")
+    src += ["def snapshot(obj):", "    d = obj.__dict__", f"    return ({', '.join(parts)},)"]
+    return src.compile("snapshot", model)
 
 
 _CODECS: dict[type[BaseModel], ModelCodec] = {}
 _LOCK = threading.Lock()
+
+
+def check_nested(model: type[BaseModel]) -> None:
+    """Build the codec of `model` and of every model class its fields reach.
+
+    Nested codecs are otherwise built on first use; building them now makes a
+    mistake in a nested declaration an error at class creation.
+    """
+    seen = {model}
+    todo = [model]
+    while todo:
+        for f in codec_for(todo.pop()).fields:
+            for nested in nested_models(f.annotation):
+                # A class pydantic has not completed yet is checked when first used.
+                if nested not in seen and nested.__pydantic_complete__:
+                    seen.add(nested)
+                    todo.append(nested)
 
 
 def codec_for(model: type[BaseModel]) -> ModelCodec:

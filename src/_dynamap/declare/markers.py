@@ -6,10 +6,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["GlobalIndex", "LocalIndex", "PartitionKey", "SortKey", "IndexProjection"]
+__all__ = ["Attr", "GlobalIndex", "LocalIndex", "PartitionKey", "SortKey", "IndexProjection"]
 
 IndexProjection = Literal["ALL", "KEYS_ONLY"] | Sequence[str]
 """`"ALL"`, `"KEYS_ONLY"`, or a sequence of field names for an INCLUDE projection."""
+
+
+@dataclass(frozen=True)
+class Attr:
+    """The DynamoDB attribute a field is stored under: `Annotated[str, Attr("user-id")]`.
+
+    Unlike a pydantic alias it changes only the stored name: the constructor, the
+    validation and type checkers keep the Python name (`User(user_id=...)`). It
+    takes precedence over an alias, which then stays pydantic's own business.
+    """
+
+    name: str
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from importlib import resources
 __all__ = [
     "Projection",
     "PlaceholderNames",
+    "is_identifier",
     "is_reserved",
     "needs_placeholder",
     "render_projection",
@@ -33,6 +34,11 @@ def is_reserved(name: str) -> bool:
     return name.upper() in reserved_words()
 
 
+def is_identifier(name: str) -> bool:
+    """True if `name` is a plain identifier (a letter, then letters, digits and `_`)."""
+    return _PLAIN.fullmatch(name) is not None
+
+
 def needs_placeholder(name: str) -> bool:
     """True if `name` cannot appear bare in an expression: reserved, or not a plain identifier."""
     return _PLAIN.fullmatch(name) is None or is_reserved(name)
@@ -49,9 +55,14 @@ class PlaceholderNames:
     names: dict[str, str] = field(default_factory=dict[str, str])  # placeholder -> attribute
     _by_attr: dict[str, str] = field(default_factory=dict[str, str])  # attribute -> placeholder
 
-    def ref(self, attr: str) -> str:
-        """The token to write in an expression for attribute `attr`."""
-        if not needs_placeholder(attr):
+    def ref(self, attr: str, *, force: bool = False) -> str:
+        """The token to write in an expression for attribute `attr`.
+
+        Args:
+            attr: the attribute name or map key.
+            force: always use a placeholder (for map keys that come from data).
+        """
+        if not force and not needs_placeholder(attr):
             return attr
         token = self._by_attr.get(attr)
         if token is None:

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
-from typing import Annotated, Any, ClassVar, Literal, cast
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from typing_extensions import Self
 
-from _dynamap.codec.modelcodec import ModelCodec, codec_for
+from _dynamap.codec.modelcodec import ModelCodec, check_nested, codec_for
 from _dynamap.codec.values import Item
 from _dynamap.declare.annotations import (
     is_optional,
@@ -23,6 +23,7 @@ from _dynamap.declare.annotations import (
     type_name,
 )
 from _dynamap.declare.markers import (
+    Attr,
     GlobalIndex,
     IndexDeclaration,
     LocalIndex,
@@ -36,15 +37,17 @@ from _dynamap.model.keys import CanonicalKey, KeyAttr, KeyType, canonical_value
 
 __all__ = ["Model", "ModelInfo", "ResolvedIndex", "model_info"]
 
+_T = TypeVar("_T")
 _NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{3,255}")
+_MAX_KEY_NAME_BYTES = 255
 
 
 class Model(BaseModel):
     """Base class of dynamap models: `class User(Model, table="users"): ...`.
 
     A class without `table=` is an abstract base: it shares fields and keys with
-    its subclasses but maps to no table. Fields are stored under their alias when
-    one is set, otherwise under their Python name; instances accept either.
+    its subclasses but maps to no table. A field is stored under its `Attr(...)`
+    name, else its alias, else its Python name.
     """
 
     model_config: ClassVar[ConfigDict] = ConfigDict(
@@ -66,11 +69,15 @@ class Model(BaseModel):
         cls.__dynamap_table__ = table
 
     @classmethod
-    def path(cls, select: Callable[[Self], object]) -> AttrPath:
-        """The attribute path a selector reaches: `User.path(lambda u: u.address.city)`.
+    def path(cls, select: Callable[[Self], _T]) -> AttrPath[_T]:
+        """The typed attribute path a selector reaches: `User.path(lambda u: u.address.city)`.
 
         The selector is typed, so IDEs complete it and checkers check it; field
-        names become attribute names (aliases). Expressions build on these paths.
+        names become stored attribute names. Conditions and update actions are
+        methods of the path, offered where the field's type allows them.
+
+        Args:
+            select: a selector on an instance, e.g. `lambda u: u.tags`.
         """
         return path(cls, select)
 
@@ -102,6 +109,7 @@ class ModelInfo:
         self.model = model
         self.name = model.__qualname__
         self.table: str | None = model.__dynamap_table__
+        check_nested(model)  # nested models' declaration errors surface now too
         self.codec: ModelCodec = codec_for(model)
         self.attr_by_name = {f.name: f.attr for f in self.codec.fields}
         self.partition_key, self.sort_key = self._find_keys()
@@ -146,13 +154,20 @@ class ModelInfo:
                 f"{where}: the {role} must be str, int, Decimal or bytes (DynamoDB S, N or B), "
                 f"not {type_name(annotation)}"
             )
+        attr = self.attr_by_name[field]
+        if len(attr.encode()) > _MAX_KEY_NAME_BYTES:
+            raise ModelDefinitionError(
+                f"{where}: the {role}'s attribute name is longer than DynamoDB's "
+                f"{_MAX_KEY_NAME_BYTES} bytes for key attributes"
+            )
         # Keep constraints (e.g. min_length) so key values given to get() are checked too.
-        constraints = [m for m in info.metadata if not isinstance(m, PartitionKey | SortKey)]
+        markers = PartitionKey | SortKey | Attr
+        constraints = [m for m in info.metadata if not isinstance(m, markers)]
         args = (annotation, *info.metadata)
         full: Any = cast(Any, Annotated)[args] if info.metadata else annotation
         bare: Any = annotation
         plain = bare if bare in (str, int, Decimal, bytes) and not constraints else None
-        return KeyAttr(field, self.attr_by_name[field], key_type, TypeAdapter(full), plain)
+        return KeyAttr(field, attr, key_type, TypeAdapter(full), plain)
 
     def key_from_values(self, values: tuple[Any, ...]) -> tuple[Item, CanonicalKey]:
         """Validate positional key values (partition, then sort) and encode them."""

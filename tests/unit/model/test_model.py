@@ -275,7 +275,7 @@ def test_validate_assignment_is_on():
 def test_paths_map_fields_to_attribute_names():
     from pydantic import BaseModel as Plain
 
-    from _dynamap.expr.names import PlaceholderNames
+    from _dynamap.expr.context import RenderContext
     from dynamap import AttrPath, DynamapError
 
     class Line(Plain):
@@ -293,14 +293,15 @@ def test_paths_map_fields_to_attribute_names():
     assert Cart.path(lambda c: c.lines[2].qty) == AttrPath("lines", 2, "quantity")
     assert Cart.path(lambda c: c.meta["x"].sku) == AttrPath("meta", "x", "sku")
     assert Cart.path(lambda c: c.extra["a-b"]) == AttrPath("extra", "a-b")
-    names = PlaceholderNames()
-    assert Cart.path(lambda c: c.lines[0].qty).render(names) == "#lines[0].quantity"
-    assert Cart.path(lambda c: c.user_id).render(names) == "#user_id"
-    assert Cart.path(lambda c: c.extra["x"]).render(names) == "extra.x"
-    assert names.names == {"#lines": "lines", "#user_id": "user-id"}
-    with pytest.raises(DynamapError, match="Cart has no field 'nope'"):
+    ctx = RenderContext()
+    assert Cart.path(lambda c: c.lines[0].qty).render(ctx) == "#lines[0].quantity"
+    assert Cart.path(lambda c: c.user_id).render(ctx) == "#user_id"
+    # map keys come from data: always placeholders
+    assert Cart.path(lambda c: c.extra["x"]).render(ctx) == "extra.#x"
+    assert ctx.names == {"#lines": "lines", "#user_id": "user-id", "#x": "x"}
+    with pytest.raises(DynamapError, match=r"'nope' is not a stored field of .*Cart"):
         Cart.path(lambda c: c.nope)  # type: ignore[attr-defined]
-    with pytest.raises(DynamapError, match="indexed by int"):
+    with pytest.raises(DynamapError, match="index it with an int"):
         Cart.path(lambda c: c.lines["k"])  # type: ignore[call-overload]
     with pytest.raises(DynamapError, match="must return an attribute"):
         Cart.path(lambda c: 3)

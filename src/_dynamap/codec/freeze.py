@@ -1,0 +1,80 @@
+"""Snapshots by value: `freeze(value)` is an immutable image that compares equal exactly
+when the stored values would, so write-back sees every change, in place or not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Mapping, Sequence, Set
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from _dynamap.declare.annotations import literal_values, strip_optional
+
+__all__ = ["freeze", "is_immutable"]
+
+_BOOL = object()
+_LIST = object()
+_MAP = object()
+
+# Immutable leaf types whose equality matches equality of the stored value.
+_PLAIN = frozenset({str, int, float, type(None), Decimal, bytes})
+
+# Field types whose values are immutable once validated: a snapshot takes them as they are.
+# Not bytes: a bytes field can hold a bytearray when validation was skipped.
+_IMMUTABLE = (str, int, float, Decimal, dt.date, dt.time, uuid.UUID, enum.Enum)
+
+
+def is_immutable(annotation: Any) -> bool:
+    """True if a validated value of `annotation` can be kept in a snapshot as it is."""
+    # bool is an int: a bool field keeps bools, so equality is exact there too.
+    tp = strip_optional(annotation)
+    if literal_values(tp) is not None:
+        return True
+    return isinstance(tp, type) and issubclass(tp, _IMMUTABLE)
+
+
+def freeze(value: Any) -> Any:
+    """A comparable, immutable image of a value, as it would be stored.
+
+    Lists and maps become tagged tuples and sets frozensets; a bool is tagged so
+    that `True` and `1` (stored as BOOL and N) differ. Every mutable value the codec
+    can store is copied, never kept: exact built-in classes take the fast paths,
+    and subclasses (OrderedDict, Counter, defaultdict...), deques and bytearrays the
+    isinstance path.
+    """
+    cls = value.__class__
+    if cls in _PLAIN:
+        return value
+    if cls is bool:
+        return (_BOOL, value)
+    if cls is list or cls is tuple:
+        return (_LIST, *[v if v.__class__ in _PLAIN else freeze(v) for v in value])
+    if cls is dict:
+        return (_MAP, *[(k, v if v.__class__ in _PLAIN else freeze(v)) for k, v in value.items()])
+    if cls is set or cls is frozenset:
+        return frozenset(value)
+    return _freeze_other(value)
+
+
+def _freeze_other(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return (value.__class__, *[freeze(v) for v in value.__dict__.values()])
+    if isinstance(value, enum.Enum | str | int | float | Decimal):
+        return value  # immutable; a str or int enum compares as its value
+    # isinstance() on an Any leaves pyright with Unknown element types; the values are Any.
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)  # pyright: ignore[reportUnknownArgumentType]
+    if isinstance(value, Mapping):
+        entries: Mapping[Any, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        return (_MAP, *[(k, freeze(v)) for k, v in entries.items()])
+    if isinstance(value, Set):
+        members: Set[Any] = value  # pyright: ignore[reportUnknownVariableType]
+        return frozenset(members)
+    if isinstance(value, Sequence):
+        elements: Sequence[Any] = value  # pyright: ignore[reportUnknownVariableType]
+        return (_LIST, *[freeze(v) for v in elements])
+    return value  # datetime, date, time, UUID: immutable
