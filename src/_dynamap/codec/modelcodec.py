@@ -93,7 +93,7 @@ class ModelCodec:
         )
         self.snapshot: Callable[[Any], tuple[Any, ...]] = _generate_snapshot(model, self.fields)
         # Every field immutable: an instance changes by assignment only, never in place.
-        self.immutable: bool = all(_is_immutable(f.annotation) for f in self.fields)
+        self.immutable: bool = all(is_immutable(f.annotation) for f in self.fields)
         # decode(item): a validated instance; to_python inlined into one function.
         self.decode: Callable[[Item], Any] = _generate_to_python(
             model, self.fields, model.__pydantic_validator__.validate_python
