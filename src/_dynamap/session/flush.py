@@ -76,7 +76,7 @@ class FlushPlan:
         self.writes = plan_writes(state) if include_writes else {}
         self.gets = dict(state.gets)
         # The queued writes (not write-backs), to put back if the flush is interrupted.
-        self.queued = {i: w for i, (_, w) in self.writes.items() if state.writes.get(i) is w}
+        self.queued = dict(state.writes) if include_writes else {}
         self.held: dict[Ident, WriteUnit] = {}
         sending = [unit for unit, _ in self.writes.values()]
         if in_flight:

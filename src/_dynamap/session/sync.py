@@ -98,7 +98,6 @@ class Session:
         self._closed = False
         # Requests an earlier flush stopped waiting for: writes of their keys wait for them.
         self._stragglers: Stragglers = {}
-        self._linger = float(getattr(transport, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
 
     @property
     def table_prefix(self) -> str:
@@ -196,9 +195,11 @@ class Session:
         self._flush(include_writes=False)
 
     def _flush(self, *, include_writes: bool) -> FlushReport:
+        # How long requests in flight are waited for: the transport's own timeout.
+        linger = float(getattr(self.transport, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
         with paused_gc(self.pause_gc):  # planning allocates as much as answering
             if include_writes and self._stragglers:
-                await_stragglers(self._stragglers, self._linger)
+                await_stragglers(self._stragglers, linger)
             plan = FlushPlan(
                 self._state,
                 include_writes=include_writes,
@@ -223,7 +224,7 @@ class Session:
                         absorb=plan.absorb,
                         clock=self._clock,
                         sleep=self._sleep,
-                        linger=self._linger,
+                        linger=linger,
                         stragglers=self._stragglers,
                     )
                 except BaseException:
