@@ -50,8 +50,9 @@ class Session:
     eventually consistent gets in one flush is read strongly consistent.
     A session is not thread-safe: use one per thread or task.
 
-    During a flush the cyclic garbage collector is paused (reference counting
-    still frees memory) and restored afterwards; `pause_gc=False` opts out.
+    During a flush automatic cyclic garbage collection is paused, process-wide
+    (reference counting still frees memory), and restored afterwards;
+    `pause_gc=False` opts out.
     """
 
     def __init__(
