@@ -332,6 +332,16 @@ class FlushEngine:
                 unit.maybe_applied = True
         self.abandoned.extend(request.units)
 
+    def withdraw(self, request: BatchRequest) -> None:
+        """Take back a request that was never sent: its units are not done (as yet)."""
+        if request.settled:
+            return
+        request.settled = True
+        self._in_flight -= 1
+        for unit in request.units:
+            unit.attempts -= 1
+        self.unsent.extend(request.units)
+
     def stop(self) -> None:
         """Send nothing more (the flush is interrupted); answers in flight still count."""
         self.stopped = True

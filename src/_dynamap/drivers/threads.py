@@ -37,6 +37,18 @@ def _send(transport: Transport, request: BatchRequest) -> dict[str, Any]:
         raise TransportError(CLIENT_FAILURE, f"{type(exc).__name__}: {exc}") from exc
 
 
+def _run(future: Future[dict[str, Any]], transport: Transport, request: BatchRequest) -> None:
+    """Send `request` on a worker, into a future the driver tracked before submitting it."""
+    if not future.set_running_or_notify_cancel():
+        return  # cancelled before it started: never sent
+    try:
+        response = _send(transport, request)
+    except BaseException as exc:  # KeyboardInterrupt, SystemExit...: the driver decides
+        future.set_exception(exc)
+    else:
+        future.set_result(response)
+
+
 def _report(
     engine: FlushEngine,
     request: BatchRequest,
@@ -99,7 +111,11 @@ class _Driver:
                     self.absorb()
                     now = self.now = self.clock()
                     continue
-                in_flight[self.pool.submit(_send, self.transport, request)] = request
+                # Tracked before it is submitted: an interrupt inside submit() (which
+                # may start a thread) cannot leave a request running unseen.
+                future: Future[dict[str, Any]] = Future()
+                in_flight[future] = request
+                self.pool.submit(_run, future, self.transport, request)
             wakeup = engine.next_wakeup()
             if not in_flight:
                 if wakeup is None:
@@ -126,17 +142,22 @@ class _Driver:
 
     def wind_down(self) -> None:
         """After an exception: send nothing more, wait (bounded) for what is in flight."""
-        self.engine.stop()
+        engine = self.engine
+        engine.stop()
         if self.sending is not None:
-            self.engine.abandon(self.sending)  # a no-op if its outcome was reported
-        if self.in_flight:
+            engine.abandon(self.sending)  # a no-op if its outcome was reported
+        for future, request in self.in_flight.items():
+            if future.cancel():  # queued behind busy workers: never sent
+                engine.withdraw(request)
+        running = [future for future in self.in_flight if not future.cancelled()]
+        if running:
             # A second interrupt during this wait ends it: what is left is abandoned.
             with contextlib.suppress(BaseException):
-                wait(self.in_flight, timeout=self.linger)
-        for future, request in self.in_flight.items():
+                wait(running, timeout=self.linger)
+        for future in running:
             if future.done():
                 with contextlib.suppress(BaseException):  # the first exception propagates
-                    _report(self.engine, request, future.result, self.last_now)
+                    _report(engine, self.in_flight[future], future.result, self.last_now)
         self._abandon_in_flight()
 
     def last_now(self) -> float:
@@ -145,7 +166,11 @@ class _Driver:
 
     def _abandon_in_flight(self) -> None:
         for future, request in self.in_flight.items():
-            if not request.settled:
+            if request.settled:
+                continue
+            if future.cancel():  # still queued (the workers were busy): never sent
+                self.engine.withdraw(request)
+            else:
                 self.engine.abandon(request)
                 self.stragglers[future] = request
         self.in_flight.clear()

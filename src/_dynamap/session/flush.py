@@ -288,6 +288,8 @@ class FlushPlan:
                 f"{len(engine.abandoned)} got no answer: their request was still in flight "
                 "when the flush stopped waiting"
             )
+        if engine.unsent:
+            reasons.append(f"{len(engine.unsent)} were never sent: no worker became free in time")
         if self.held:
             reasons.append(
                 f"{len(self.held)} write(s) held back: a request for the same key, which an "

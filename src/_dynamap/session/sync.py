@@ -198,9 +198,9 @@ class Session:
     def _flush(self, *, include_writes: bool) -> FlushReport:
         # How long requests in flight are waited for: the transport's own timeout.
         linger = float(getattr(self.transport, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
+        if include_writes and self._stragglers:  # (waiting with the collector running)
+            await_stragglers(self._stragglers, linger)
         with paused_gc(self.pause_gc):  # planning allocates as much as answering
-            if include_writes and self._stragglers:
-                await_stragglers(self._stragglers, linger)
             plan = FlushPlan(
                 self._state,
                 include_writes=include_writes,

@@ -295,3 +295,15 @@ def test_stop_sends_nothing_more_and_leaves_the_rest_unsent():
     e.on_response(request, {}, 0.0)  # an answer in flight still counts
     assert len(e.written) == 25
     assert len(e.unfinished()) == 5 and len(e.unsent) == 5
+
+
+def test_a_withdrawn_request_was_never_sent():
+    e = engine(writes=[put_unit("a", "x")])
+    request = e.next_request(0.0)
+    assert request is not None
+    request.units[0].maybe_applied = False  # type: ignore[union-attr]
+    e.withdraw(request)
+    e.abandon(request)  # a second outcome is ignored
+    assert e.idle and e.abandoned == []
+    (left,) = e.unfinished()
+    assert left.attempts == 0 and not left.maybe_applied  # type: ignore[union-attr]

@@ -8,6 +8,7 @@ not do pending. Over the in-memory transport, with a fake clock where time does 
 from __future__ import annotations
 
 import random
+import signal
 import threading
 import time
 from typing import Annotated, Any
@@ -358,11 +359,14 @@ class Gated(FakeDynamo):
 
 def interrupting_clock(fake: Gated) -> Any:
     """A real clock that raises KeyboardInterrupt once, when an answer came back while the
-    driver still has requests in flight."""
+    driver has its three other requests in flight."""
     fired = []
 
     def clock() -> float:
-        if not fired and fake.ended >= 1 and fake.started >= 3:
+        if not fired and fake.ended >= 1:
+            until = time.monotonic() + 5
+            while fake.started < 4 and time.monotonic() < until:  # all four have started
+                time.sleep(0.001)
             fired.append(True)
             raise KeyboardInterrupt
         return time.monotonic()
@@ -451,3 +455,67 @@ def test_a_flush_stops_waiting_one_request_timeout_after_its_deadline():
     fake.gate.set()
     s.close()
     assert len(fake.data["orders"]) == 30  # they did land, later
+
+
+def test_a_real_ctrl_c_during_a_flush_loses_nothing():
+    """SIGINT delivered to the main thread while it waits for requests in flight."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.fail("this test needs Python's default SIGINT handler")
+    main = threading.main_thread().ident
+    assert main is not None and threading.current_thread() is threading.main_thread()
+
+    class CtrlC(Gated):
+        def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            with self.counting:
+                third = self.started == 2
+            if third:
+                signal.pthread_kill(main, signal.SIGINT)
+                threading.Timer(0.05, self.gate.set).start()
+            return super().call(operation, params)
+
+    fake = CtrlC({"orders": ("pk",)})
+    s = Session(transport=fake, concurrency=4)
+    for i in range(200):
+        s.put(Order(pk=f"o{i}", total=1))
+    with pytest.raises(KeyboardInterrupt):
+        s.flush()
+    assert fake.ended == fake.started  # every request in flight was waited for
+    s.flush()
+    assert len(fake.data["orders"]) == 200
+    sent = [w for p in fake.ops("BatchWriteItem") for w in p["RequestItems"]["orders"]]
+    assert len(sent) == 200  # and none was sent twice
+
+
+def test_requests_that_never_left_the_queue_are_not_done_not_unknown():
+    """Both workers hang on requests an earlier flush gave up on: the next flush's requests
+    wait in the pool's queue, are withdrawn at its deadline, and were certainly not sent."""
+
+    class Hung(FakeDynamo):
+        request_timeout = 0.2
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.gate = threading.Event()
+
+        def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            self.gate.wait(10)
+            return super().call(operation, params)
+
+    fake = Hung({"orders": ("pk",)})
+    s = Session(transport=fake, concurrency=2, retry=RetryPolicy(deadline=0.2))
+    for i in range(50):
+        s.put(Order(pk=f"a{i}"))
+    with pytest.raises(UnprocessedError) as first:
+        s.flush()
+    assert len(first.value.unknown) == 50  # abandoned in flight
+    for i in range(30):
+        s.put(Order(pk=f"b{i}"))
+    with pytest.raises(UnprocessedError, match="never sent") as info:
+        s.flush()
+    assert info.value.unknown == []
+    assert sorted(u.key["pk"]["S"] for u in info.value.unprocessed) == sorted(
+        f"b{i}" for i in range(30)
+    )
+    fake.gate.set()
+    s.close()
+    assert sorted(k[0] for k in fake.data["orders"]) == sorted(f"a{i}" for i in range(50))
