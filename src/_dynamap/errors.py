@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "DynamapError",
@@ -49,21 +49,57 @@ class InvalidKeyError(DynamapError, ValueError):
     """Key values passed to a call are missing, surplus or of the wrong type."""
 
 
-class FlushError(DynamapError):
-    """A flush could not finish; `unprocessed` holds everything that was not done.
+class _Writes(Protocol):
+    """What `FlushError.resend` needs of a session."""
 
-    Everything not listed in `unprocessed` was processed, and read results stay
-    available through `Deferred.result()`.
+    def put(self, instance: Any, /) -> None: ...
+
+    def delete(self, instance: Any, /) -> None: ...
+
+
+class FlushError(DynamapError):
+    """A flush could not finish everything; it hands back what it did not do.
+
+    `unprocessed` lists the gets and writes that were certainly not done; `unknown`
+    lists the writes whose outcome is unknown (sent, but no answer came back, so
+    DynamoDB may or may not have applied them). Everything in neither list was done,
+    and read results stay available through `Deferred.result()`. `report` is the
+    FlushReport of the flush. The session no longer tracks the keys of the writes
+    handed back: `resend(session)` queues them again.
     """
 
-    def __init__(self, message: str, *, unprocessed: Sequence[Any] = ()) -> None:
+    def __init__(
+        self, message: str, *, unprocessed: Sequence[Any] = (), unknown: Sequence[Any] = ()
+    ) -> None:
         super().__init__(message)
         self.unprocessed: list[Any] = list(unprocessed)
+        self.unknown: list[Any] = list(unknown)
         self.report: Any = None  # the FlushReport of what was done, set by the session
+
+    def resend(self, session: _Writes) -> int:
+        """Queue every write not done or of unknown outcome on `session` again.
+
+        Puts and deletes are idempotent, so resending one that was in fact applied is
+        harmless. The writes go with the session's next flush, each with the state of
+        its instance at that flush. Gets are not resent. Returns how many writes.
+
+        Args:
+            session: the session to queue the writes on (usually the one that failed).
+        """
+        count = 0
+        for undone in (*self.unprocessed, *self.unknown):
+            if undone.operation == "put":
+                session.put(undone.instance)
+            elif undone.operation == "delete":
+                session.delete(undone.instance)
+            else:
+                continue
+            count += 1
+        return count
 
 
 class UnprocessedError(FlushError):
-    """The retry budget ran out with keys or items still unprocessed."""
+    """Keys or items were left when the attempts or the deadline ran out, or got no answer."""
 
 
 class RequestRejectedError(FlushError):
@@ -77,8 +113,9 @@ class RequestRejectedError(FlushError):
         tables: Sequence[str],
         code: str,
         unprocessed: Sequence[Any] = (),
+        unknown: Sequence[Any] = (),
     ) -> None:
-        super().__init__(message, unprocessed=unprocessed)
+        super().__init__(message, unprocessed=unprocessed, unknown=unknown)
         self.operation: str = operation
         self.tables: list[str] = list(tables)
         self.code: str = code
@@ -89,7 +126,19 @@ class TableNotFoundError(RequestRejectedError):
 
 
 class TransportError(Exception):
-    """A failed call, reduced to what retry decisions need: error code and HTTP status."""
+    """A failed call, reduced to what retry decisions need: error code and HTTP status.
+
+    Transports use the service's error code (e.g. "ThrottlingException") with its
+    HTTP status, or one of these for failures without an answer:
+    `TransportError.NOT_SENT` ("ConnectionError"): the request never left (no
+    connection could be made), so it was certainly not applied;
+    `TransportError.NO_ANSWER` ("ResponseLost"): the request was sent but no usable
+    answer came back (timeout, connection closed, unreadable answer), so a write may
+    have been applied. Any other exception a transport raises counts as the latter.
+    """
+
+    NOT_SENT = "ConnectionError"
+    NO_ANSWER = "ResponseLost"
 
     def __init__(self, code: str, message: str, status: int | None = None) -> None:
         super().__init__(f"{code}: {message}")

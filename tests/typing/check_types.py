@@ -21,6 +21,7 @@ from dynamap import (
     AttrPath,
     Condition,
     Deferred,
+    FlushError,
     FlushReport,
     GlobalIndex,
     Model,
@@ -102,6 +103,15 @@ def sessions(client: DynamoDBClient) -> None:
         session.put({"pk": "x"})  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
         session.delete(User(pk="u#2", sk="profile", name="Bo"))
         assert_type(session.flush(), FlushReport)
+
+
+def failures(session: Session) -> None:
+    try:
+        session.flush()
+    except FlushError as error:
+        assert_type(error.unknown, list[Any])
+        assert_type(error.resend(session), int)
+        error.resend(object())  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
 
 def derived() -> None:

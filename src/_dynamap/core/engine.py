@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from _dynamap.core.retry import RetryPolicy, is_retryable
+from _dynamap.core.retry import RetryPolicy, is_retryable, outcome_unknown
 from _dynamap.errors import TransportError
 from _dynamap.expr.names import Projection
 
@@ -38,26 +38,36 @@ Ident = tuple[str, tuple[Any, ...]]  # (table name, canonical key)
 KeyOf = Callable[[str, dict[str, Any]], Ident]  # (table, key or item) -> identity
 
 
+NO_ANSWER = "no answer"  # the `error` of units whose request was given up on in flight
+
+
 @dataclass(eq=False, slots=True)
 class GetUnit:
-    """One key to read."""
+    """One key to read; `error` is why its last attempt failed."""
 
     table: str
     key: dict[str, Any]
     ident: Ident
     attempts: int = 0
+    error: str = ""
 
     kind: Literal["get"] = "get"
 
 
 @dataclass(eq=False, slots=True)
 class WriteUnit:
-    """One put or delete; `request` is its BatchWriteItem form."""
+    """One put or delete; `request` is its BatchWriteItem form.
+
+    `maybe_applied` is set once an attempt fails in a way that does not tell whether
+    DynamoDB applied it; only a later success clears the doubt (by making it done).
+    """
 
     table: str
     request: dict[str, Any]
     ident: Ident
     attempts: int = 0
+    error: str = ""
+    maybe_applied: bool = False
 
     @property
     def kind(self) -> Literal["put", "delete"]:
@@ -83,6 +93,7 @@ class BatchRequest:
     operation: Literal["BatchGetItem", "BatchWriteItem"]
     params: dict[str, Any]
     units: list[Unit]
+    settled: bool = False  # answered, failed or abandoned: a second outcome is ignored
 
     @property
     def tables(self) -> list[str]:
@@ -168,16 +179,24 @@ class FlushEngine:
         self.found: dict[Ident, dict[str, Any]] = {}
         self.missing: set[Ident] = set()
         self.written: list[WriteUnit] = []
-        self.failed: list[Unit] = []  # retry budget exhausted
+        # What was not done, by why: used all attempts; the deadline passed while waiting
+        # (to be sent or retried); in flight when the driver stopped waiting; in the request
+        # DynamoDB rejected; never sent because the flush stopped (rejection, interrupt).
+        self.exhausted: list[Unit] = []
+        self.expired: list[Unit] = []
+        self.abandoned: list[Unit] = []
+        self.rejected: list[Unit] = []
+        self.unsent: list[Unit] = []
         self.fatal: TransportError | None = None
         self.fatal_request: BatchRequest | None = None
+        self.stopped = False
         self._in_flight = 0
 
     # -- planning ---------------------------------------------------------------------------
 
     def next_request(self, now: float) -> BatchRequest | None:
         """The next request to send at time `now`, or None if nothing is ready."""
-        if self.fatal is not None:
+        if self.fatal is not None or self.stopped:
             return None
         if now >= self.deadline:
             self._expire()
@@ -231,7 +250,7 @@ class FlushEngine:
 
     def next_wakeup(self) -> float | None:
         """When waiting work becomes ready; None if there is none (or nothing more will go)."""
-        if self.fatal is not None:
+        if self.fatal is not None or self.stopped:
             return None
         times = [t for t in (self._gets.next_ready(), self._writes.next_ready()) if t is not None]
         return min(times) if times else None
@@ -245,6 +264,9 @@ class FlushEngine:
 
     def on_response(self, request: BatchRequest, response: dict[str, Any], now: float) -> None:
         """Account for a successful answer: results, unprocessed work, consumed capacity."""
+        if request.settled:
+            return
+        request.settled = True
         self._in_flight -= 1
         capacity: list[dict[str, Any]] = response.get("ConsumedCapacity") or []
         for cap in capacity:
@@ -258,7 +280,7 @@ class FlushEngine:
             responses: dict[str, list[dict[str, Any]]] = response.get("Responses") or {}
             for table, entry in unprocessed.items():
                 for key in entry.get("Keys", ()):
-                    self._retry(pending.pop(self.key_of(table, key), None), now)
+                    self._retry(pending.pop(self.key_of(table, key), None), now, "UnprocessedKeys")
             for table, found in responses.items():
                 for item in found:
                     ident = self.key_of(table, item)
@@ -272,36 +294,77 @@ class FlushEngine:
             for table, requests in undone.items():
                 for write in requests:
                     body = write.get("PutRequest", {}).get("Item") or write["DeleteRequest"]["Key"]
-                    self._retry(pending.pop(self.key_of(table, body), None), now)
+                    unit = pending.pop(self.key_of(table, body), None)
+                    self._retry(unit, now, "UnprocessedItems")
             self.written.extend(u for u in pending.values() if isinstance(u, WriteUnit))
 
     def on_error(self, request: BatchRequest, error: TransportError, now: float) -> None:
         """Account for a failed call: retry its units, or stop the flush on a fatal error."""
+        if request.settled:
+            return
+        request.settled = True
         self._in_flight -= 1
+        if outcome_unknown(error.code, error.status):
+            for unit in request.units:
+                if isinstance(unit, WriteUnit):
+                    unit.maybe_applied = True
         if is_retryable(error.code, error.status):
             log.debug("%s failed with %s; retrying its units", request.operation, error.code)
             for unit in request.units:
-                self._retry(unit, now)
+                self._retry(unit, now, error.code)
             return
         log.debug("%s failed with %s; stopping the flush", request.operation, error.code)
         if self.fatal is None:
             self.fatal, self.fatal_request = error, request
-        self.failed.extend(request.units)
+        for unit in request.units:
+            unit.error = error.code
+        self.rejected.extend(request.units)
 
-    def _retry(self, unit: Unit | None, now: float) -> None:
+    def abandon(self, request: BatchRequest) -> None:
+        """Give up on a request still in flight: its writes may or may not be applied."""
+        if request.settled:
+            return
+        request.settled = True
+        self._in_flight -= 1
+        for unit in request.units:
+            unit.error = NO_ANSWER
+            if isinstance(unit, WriteUnit):
+                unit.maybe_applied = True
+        self.abandoned.extend(request.units)
+
+    def withdraw(self, request: BatchRequest) -> None:
+        """Take back a request that was never sent: its units are not done (as yet)."""
+        if request.settled:
+            return
+        request.settled = True
+        self._in_flight -= 1
+        for unit in request.units:
+            unit.attempts -= 1
+        self.unsent.extend(request.units)
+
+    def stop(self) -> None:
+        """Send nothing more (the flush is interrupted); answers in flight still count."""
+        self.stopped = True
+
+    def _retry(self, unit: Unit | None, now: float, error: str) -> None:
         if unit is None:
             return  # an answer about something we did not ask for
+        unit.error = error
         delay = self.policy.delay(unit.attempts, self.rng)
-        if unit.attempts >= self.policy.max_attempts or now + delay >= self.deadline:
-            self.failed.append(unit)
-            return
-        queue = self._gets if isinstance(unit, GetUnit) else self._writes
-        queue.push(unit, now + delay)
+        if unit.attempts >= self.policy.max_attempts:
+            self.exhausted.append(unit)
+        elif now + delay >= self.deadline:
+            self.expired.append(unit)
+        else:
+            queue = self._gets if isinstance(unit, GetUnit) else self._writes
+            queue.push(unit, now + delay)
 
     def _expire(self) -> None:
-        self.failed.extend(self._gets.drain())
-        self.failed.extend(self._writes.drain())
+        self.expired.extend(self._gets.drain())
+        self.expired.extend(self._writes.drain())
 
     def unfinished(self) -> list[Unit]:
-        """Everything not done: failed units plus any never sent (after a fatal error)."""
-        return [*self.failed, *self._gets.drain(), *self._writes.drain()]
+        """Everything not done: given up on, rejected, or never sent."""
+        left = [*self._gets.drain(), *self._writes.drain()]
+        (self.unsent if self.fatal is not None or self.stopped else self.expired).extend(left)
+        return [*self.exhausted, *self.expired, *self.abandoned, *self.rejected, *self.unsent]

@@ -10,7 +10,12 @@ __all__ = ["FlushReport", "Unprocessed"]
 
 @dataclass(frozen=True)
 class FlushReport:
-    """Counts for one flush. `consumed_capacity` maps table name to capacity units."""
+    """Counts for one flush. `consumed_capacity` maps table name to capacity units.
+
+    `items_not_done` counts the keys and items certainly not done, and `items_unknown`
+    the writes of unknown outcome; both are 0 unless the flush raised (the report is
+    then the error's `report`).
+    """
 
     items_read: int = 0
     items_not_found: int = 0
@@ -19,25 +24,29 @@ class FlushReport:
     requests: int = 0
     retries: int = 0
     consumed_capacity: dict[str, float] = field(default_factory=dict[str, float])
+    items_not_done: int = 0
+    items_unknown: int = 0
 
     def __add__(self, other: FlushReport) -> FlushReport:
         capacity = dict(self.consumed_capacity)
         for table, units in other.consumed_capacity.items():
             capacity[table] = capacity.get(table, 0.0) + units
         return FlushReport(
-            self.items_read + other.items_read,
-            self.items_not_found + other.items_not_found,
-            self.items_written + other.items_written,
-            self.items_deleted + other.items_deleted,
-            self.requests + other.requests,
-            self.retries + other.retries,
-            capacity,
+            items_read=self.items_read + other.items_read,
+            items_not_found=self.items_not_found + other.items_not_found,
+            items_written=self.items_written + other.items_written,
+            items_deleted=self.items_deleted + other.items_deleted,
+            requests=self.requests + other.requests,
+            retries=self.retries + other.retries,
+            consumed_capacity=capacity,
+            items_not_done=self.items_not_done + other.items_not_done,
+            items_unknown=self.items_unknown + other.items_unknown,
         )
 
 
 @dataclass(frozen=True)
 class Unprocessed:
-    """A get, put or delete that a flush could not complete.
+    """A get, put or delete that a flush did not do, or whose outcome it does not know.
 
     `key` is the primary key in DynamoDB's wire format; `item` is the full item
     for a put; `instance` is the model instance written, when there is one.

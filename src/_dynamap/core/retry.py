@@ -5,7 +5,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-__all__ = ["RetryPolicy", "is_retryable"]
+from _dynamap.errors import TransportError
+
+__all__ = ["CLIENT_FAILURE", "RetryPolicy", "is_retryable", "outcome_unknown"]
+
+# The code a driver gives any other exception raised by a transport.
+CLIENT_FAILURE = "ClientError"
 
 # Errors that mean "try again later" rather than "this request is wrong".
 _RETRYABLE_CODES = frozenset(
@@ -16,7 +21,19 @@ _RETRYABLE_CODES = frozenset(
         "InternalServerError",
         "InternalFailure",
         "ServiceUnavailable",
-        "ConnectionError",
+        TransportError.NOT_SENT,
+        TransportError.NO_ANSWER,
+    }
+)
+# Failures after which a write may or may not have been applied: the request went out and
+# no answer says what happened. A server error may come after a partial application.
+_UNKNOWN_OUTCOME = frozenset(
+    {
+        TransportError.NO_ANSWER,
+        CLIENT_FAILURE,
+        "InternalServerError",
+        "InternalFailure",
+        "ServiceUnavailable",
     }
 )
 
@@ -26,13 +43,20 @@ def is_retryable(code: str, status: int | None) -> bool:
     return code in _RETRYABLE_CODES or (status is not None and status >= 500)
 
 
+def outcome_unknown(code: str, status: int | None) -> bool:
+    """True when a write that failed so may nonetheless have been applied."""
+    return code in _UNKNOWN_OUTCOME or (status is not None and status >= 500)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """The retry budget for unprocessed keys and items, and for throttled requests.
 
     Each key or item gets at most `max_attempts` sends. Between them it waits a
     random time between 0 and `min(max_delay, base_delay * 2**retry)` (full
-    jitter). Nothing is retried after `deadline` seconds from the flush start.
+    jitter). No request is sent after `deadline` seconds from the flush start, and
+    no retry is planned past it; requests in flight then are waited for at most one
+    request timeout of the transport.
     """
 
     max_attempts: int = 10

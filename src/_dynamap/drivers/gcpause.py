@@ -1,45 +1,84 @@
 """Pausing Python's cyclic garbage collector while a flush runs.
 
 A flush allocates and keeps many small containers (decoded items, instances,
-snapshots). Each time enough of them survive, CPython runs a full collection
-over the whole heap, which here cost more CPU per item than decoding. While
-paused, reference counting still frees everything that is not part of a cycle;
-cycles wait until the collector is enabled again at the end of the flush.
+snapshots). Each time enough of them survive, CPython runs a collection, and now and
+then a full one over the whole heap, which cost more CPU per item than decoding
+(`bench/bench_gcpause.py`). While paused, reference counting still frees everything
+that is not part of a cycle; cycles wait for the collector.
+
+What the pause does, exactly:
+- It sets the collector's first threshold to 0, which stops automatic collections
+  (`gc.set_threshold`), and leaves `gc.isenabled()` alone. The collector is
+  process-wide: while any flush runs, no thread's garbage is collected automatically
+  (explicit `gc.collect()` calls still work).
+- Overlapping flushes (several threads) share one pause; the last one out restores
+  the thresholds it found. If the thresholds were changed meanwhile (by
+  `gc.set_threshold` elsewhere), that change is kept; `gc.disable()`/`gc.enable()`
+  calls made meanwhile are kept too, since the pause never touches that switch. A
+  collector already off (disabled, or threshold 0) is not paused at all.
+- When flushes overlap without a break, the pause does not starve the collector:
+  once it has lasted `MAX_PAUSE` seconds, the next flush to start or end runs one
+  full collection and the pause starts over.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Generator
+import time
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 
-__all__ = ["paused_gc"]
+__all__ = ["MAX_PAUSE", "paused_gc"]
+
+MAX_PAUSE = 1.0  # seconds of uninterrupted pause before a collection is let through
 
 
 class _Pauser:
     """Counts the flushes running with the collector paused, across threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.lock = threading.Lock()
+        self.clock = clock
         self.depth = 0
-        self.was_enabled = False  # the collector's state when the first of them began
+        self.found: tuple[int, int, int] | None = None  # thresholds found, while paused
+        self.since = 0.0  # when the pause (or the last collection let through) began
 
     @contextmanager
     def paused(self) -> Generator[None, None, None]:
-        with self.lock:
-            if self.depth == 0:
-                self.was_enabled = gc.isenabled()
-                gc.disable()
-            self.depth += 1
+        self.enter()
         try:
             yield
         finally:
-            with self.lock:
-                self.depth -= 1
-                # Only the last flush out turns it back on, and only if it was on before.
-                if self.depth == 0 and self.was_enabled:
-                    gc.enable()
+            self.leave()
+
+    def enter(self) -> None:
+        with self.lock:
+            if self.depth == 0:
+                found = gc.get_threshold()
+                if gc.isenabled() and found[0] > 0:
+                    self.found = found
+                    gc.set_threshold(0, found[1], found[2])
+                    self.since = self.clock()
+            else:
+                self._collect_if_due()
+            self.depth += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.depth -= 1
+            if self.depth > 0:
+                self._collect_if_due()
+                return
+            found, self.found = self.found, None
+            # Restore only what is still ours: a threshold set meanwhile wins.
+            if found is not None and gc.get_threshold() == (0, found[1], found[2]):
+                gc.set_threshold(*found)
+
+    def _collect_if_due(self) -> None:
+        if self.found is not None and self.clock() - self.since >= MAX_PAUSE:
+            gc.collect()
+            self.since = self.clock()
 
 
 _PAUSER = _Pauser()
@@ -47,7 +86,7 @@ _PAUSER = _Pauser()
 
 @contextmanager
 def paused_gc(enabled: bool = True) -> Generator[None, None, None]:
-    """Pause the cyclic collector for the block (nesting and threads are counted)."""
+    """Pause automatic cyclic collection for the block (nesting and threads are counted)."""
     if not enabled:
         yield
         return

@@ -2,21 +2,30 @@
 
 All decisions are the engine's; this module only sends, waits and reports back. An
 async driver would do the same with tasks instead of threads.
+
+Every request is, at any time, either in flight here or settled in the engine
+(answered, failed, or abandoned), even when an exception (KeyboardInterrupt, an
+exception from the transport or from the caller's code) cuts a flush short.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import partial
 from typing import Any
 
 from _dynamap.core.engine import BatchRequest, FlushEngine
+from _dynamap.core.retry import CLIENT_FAILURE
 from _dynamap.errors import TransportError
 from _dynamap.transport.base import Transport
 
-__all__ = ["drive"]
+__all__ = ["Stragglers", "await_stragglers", "drive"]
+
+# Requests a flush stopped waiting for while they were in flight, by their future.
+Stragglers = dict[Future[dict[str, Any]], BatchRequest]
 
 
 def _send(transport: Transport, request: BatchRequest) -> dict[str, Any]:
@@ -25,7 +34,19 @@ def _send(transport: Transport, request: BatchRequest) -> dict[str, Any]:
     except TransportError:
         raise
     except Exception as exc:  # a client-side failure: the request's units must not vanish
-        raise TransportError("ClientError", f"{type(exc).__name__}: {exc}") from exc
+        raise TransportError(CLIENT_FAILURE, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _run(future: Future[dict[str, Any]], transport: Transport, request: BatchRequest) -> None:
+    """Send `request` on a worker, into a future the driver tracked before submitting it."""
+    if not future.set_running_or_notify_cancel():
+        return  # cancelled before it started: never sent
+    try:
+        response = _send(transport, request)
+    except BaseException as exc:  # KeyboardInterrupt, SystemExit...: the driver decides
+        future.set_exception(exc)
+    else:
+        future.set_result(response)
 
 
 def _report(
@@ -39,8 +60,120 @@ def _report(
         response = call()
     except TransportError as exc:
         engine.on_error(request, exc, clock())
+    except BaseException:
+        engine.abandon(request)  # e.g. KeyboardInterrupt inside the transport: no answer
+        raise
     else:
         engine.on_response(request, response, clock())
+
+
+class _Driver:
+    """One flush's sending loop, and its winding down when an exception cuts it short."""
+
+    def __init__(
+        self,
+        *,
+        engine: FlushEngine,
+        transport: Transport,
+        pool: ThreadPoolExecutor | None,
+        concurrency: int,
+        absorb: Callable[[], None],
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        linger: float,
+        stragglers: Stragglers,
+    ) -> None:
+        self.engine = engine
+        self.transport = transport
+        self.pool = pool
+        self.concurrency = concurrency
+        self.absorb = absorb
+        self.clock = clock
+        self.sleep = sleep
+        self.linger = linger
+        self.stragglers = stragglers
+        self.in_flight: dict[Future[dict[str, Any]], BatchRequest] = {}
+        self.sending: BatchRequest | None = None  # sent on this thread (no pool)
+        self.now = 0.0
+
+    def run(self) -> None:
+        engine, in_flight = self.engine, self.in_flight
+        while True:
+            now = self.now = self.clock()
+            while len(in_flight) < self.concurrency:
+                request = engine.next_request(now)
+                if request is None:
+                    break
+                if self.pool is None:
+                    self.sending = request
+                    _report(engine, request, partial(_send, self.transport, request), self.clock)
+                    self.sending = None
+                    self.absorb()
+                    now = self.now = self.clock()
+                    continue
+                # Tracked before it is submitted: an interrupt inside submit() (which
+                # may start a thread) cannot leave a request running unseen.
+                future: Future[dict[str, Any]] = Future()
+                in_flight[future] = request
+                self.pool.submit(_run, future, self.transport, request)
+            wakeup = engine.next_wakeup()
+            if not in_flight:
+                if wakeup is None:
+                    return
+                self.sleep(max(0.0, wakeup - now))
+                continue
+            # Past the deadline nothing new goes out; what is in flight gets one request
+            # timeout to come back, then it is abandoned (its writes of unknown outcome).
+            limit = engine.deadline if now < engine.deadline else engine.deadline + self.linger
+            if now >= limit:
+                self._abandon_in_flight()
+                return
+            # With every worker busy, only a completion (or the deadline) can change
+            # anything: wait for it. Otherwise also wake for the next retry that is due.
+            full = len(in_flight) >= self.concurrency
+            until = limit if full or wakeup is None else min(wakeup, limit)
+            done, _ = wait(in_flight, timeout=max(0.0, until - now), return_when=FIRST_COMPLETED)
+            now = self.now = self.clock()
+            for future in done:
+                _report(engine, in_flight[future], future.result, self.last_now)
+            for future in done:
+                del in_flight[future]
+            self.absorb()
+
+    def wind_down(self) -> None:
+        """After an exception: send nothing more, wait (bounded) for what is in flight."""
+        engine = self.engine
+        engine.stop()
+        if self.sending is not None:
+            engine.abandon(self.sending)  # a no-op if its outcome was reported
+        for future, request in self.in_flight.items():
+            if future.cancel():  # queued behind busy workers: never sent
+                engine.withdraw(request)
+        running = [future for future in self.in_flight if not future.cancelled()]
+        if running:
+            # A second interrupt during this wait ends it: what is left is abandoned.
+            with contextlib.suppress(BaseException):
+                wait(running, timeout=self.linger)
+        for future in running:
+            if future.done():
+                with contextlib.suppress(BaseException):  # the first exception propagates
+                    _report(engine, self.in_flight[future], future.result, self.last_now)
+        self._abandon_in_flight()
+
+    def last_now(self) -> float:
+        """The time last read from the clock (answers handled together share it)."""
+        return self.now
+
+    def _abandon_in_flight(self) -> None:
+        for future, request in self.in_flight.items():
+            if request.settled:
+                continue
+            if future.cancel():  # still queued (the workers were busy): never sent
+                self.engine.withdraw(request)
+            else:
+                self.engine.abandon(request)
+                self.stragglers[future] = request
+        self.in_flight.clear()
 
 
 def drive(
@@ -52,37 +185,39 @@ def drive(
     absorb: Callable[[], None],
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    linger: float = 60.0,
+    stragglers: Stragglers | None = None,
 ) -> None:
     """Send the engine's requests, at most `concurrency` at a time, until it is idle.
 
     Without a pool, requests are sent one by one on this thread. `absorb` runs after
-    each batch of answers, so results can be taken while the flush goes on.
+    each batch of answers, so results can be taken while the flush goes on. Requests
+    still in flight `linger` seconds after the engine's deadline, or after an exception
+    cut the flush short, are abandoned (their futures go into `stragglers`); any
+    exception propagates once the engine has accounted for every request.
     """
-    in_flight: dict[Future[dict[str, Any]], BatchRequest] = {}
-    while True:
-        now = clock()
-        while len(in_flight) < concurrency:
-            request = engine.next_request(now)
-            if request is None:
-                break
-            if pool is None:
-                _report(engine, request, partial(_send, transport, request), clock)
-                absorb()
-                now = clock()
-                continue
-            in_flight[pool.submit(_send, transport, request)] = request
-        wakeup = engine.next_wakeup()
-        if not in_flight:
-            if wakeup is None:
-                return
-            sleep(max(0.0, wakeup - now))
-            continue
-        # With every worker busy, only a completion can free a slot: wait for one (a
-        # timeout here would spin while ready work waits). Otherwise wake for the next
-        # retry that becomes due.
-        full = len(in_flight) >= concurrency
-        timeout = None if full or wakeup is None else max(0.0, wakeup - now)
-        done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
-        for future in done:
-            _report(engine, in_flight.pop(future), future.result, clock)
-        absorb()
+    driver = _Driver(
+        engine=engine,
+        transport=transport,
+        pool=pool,
+        concurrency=concurrency,
+        absorb=absorb,
+        clock=clock,
+        sleep=sleep,
+        linger=linger,
+        stragglers={} if stragglers is None else stragglers,
+    )
+    try:
+        driver.run()
+    except BaseException:
+        driver.wind_down()
+        raise
+
+
+def await_stragglers(stragglers: Stragglers, timeout: float) -> None:
+    """Wait at most `timeout` seconds for abandoned requests to end; forget those that did."""
+    if stragglers:
+        wait(list(stragglers), timeout=timeout)
+    ended: Iterable[Future[dict[str, Any]]] = [f for f in stragglers if f.done()]
+    for future in ended:
+        del stragglers[future]

@@ -15,12 +15,12 @@ from typing_extensions import Self
 from _dynamap.core.report import FlushReport
 from _dynamap.core.retry import RetryPolicy
 from _dynamap.drivers.gcpause import paused_gc
-from _dynamap.drivers.threads import drive
+from _dynamap.drivers.threads import Stragglers, await_stragglers, drive
 from _dynamap.errors import DynamapError
 from _dynamap.model.keys import KeyValue
 from _dynamap.model.model import Model
 from _dynamap.session.deferred import Deferred
-from _dynamap.session.flush import FlushPlan
+from _dynamap.session.flush import FlushPlan, in_flight_writes
 from _dynamap.session.guard import CallGuard
 from _dynamap.session.state import UnitOfWork
 from _dynamap.transport.base import Transport
@@ -31,6 +31,9 @@ __all__ = ["Session"]
 log = logging.getLogger("dynamap")
 
 M = TypeVar("M", bound=Model)
+
+# How long to wait for requests in flight when a transport declares no `request_timeout`.
+DEFAULT_REQUEST_TIMEOUT = 60.0
 
 
 class Session:
@@ -52,8 +55,9 @@ class Session:
     another thread, or from a callback during a flush) raises DynamapError and does
     nothing. Use one session per thread or task; handing one over between calls is fine.
 
-    During a flush the cyclic garbage collector is paused (reference counting
-    still frees memory) and restored afterwards; `pause_gc=False` opts out.
+    During a flush automatic cyclic garbage collection is paused, process-wide
+    (reference counting still frees memory), and restored afterwards;
+    `pause_gc=False` opts out.
     """
 
     def __init__(
@@ -99,6 +103,8 @@ class Session:
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         self._guard = CallGuard()  # one call at a time: a second one at once is refused
+        # Requests an earlier flush stopped waiting for: writes of their keys wait for them.
+        self._stragglers: Stragglers = {}
 
     @property
     def table_prefix(self) -> str:
@@ -240,8 +246,11 @@ class Session:
     def flush(self) -> FlushReport:
         """Send every pending get and write, and changes to loaded instances.
 
-        Raises a FlushError subclass if anything could not be done; its
-        `unprocessed` lists exactly what was not done. Everything else was.
+        Raises a FlushError subclass if anything was not done: its `unprocessed`
+        lists what was certainly not done, its `unknown` the writes that were sent
+        but got no answer. Everything else was done. An exception that is not a
+        FlushError (KeyboardInterrupt, a failing transport) leaves what was not done
+        pending for the next flush.
         """
         self._enter("flush")
         try:
@@ -257,6 +266,10 @@ class Session:
             self._guard.leave()
 
     def _flush(self, *, include_writes: bool) -> FlushReport:
+        # How long requests in flight are waited for: the transport's own timeout.
+        linger = float(getattr(self.transport, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
+        if include_writes and self._stragglers:  # (waiting with the collector running)
+            await_stragglers(self._stragglers, linger)
         with paused_gc(self.pause_gc):  # planning allocates as much as answering
             plan = FlushPlan(
                 self._state,
@@ -264,21 +277,30 @@ class Session:
                 policy=self.retry,
                 rng=self._rng,
                 start=self._clock(),
+                in_flight=in_flight_writes(self._stragglers.values()) if include_writes else None,
             )
             if plan.empty:
                 return FlushReport()
             try:
-                if self._pool is None and self.concurrency > 1:
-                    self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dynamap")
-                drive(
-                    plan.engine,
-                    self.transport,
-                    pool=self._pool,
-                    concurrency=self.concurrency,
-                    absorb=plan.absorb,
-                    clock=self._clock,
-                    sleep=self._sleep,
-                )
+                try:
+                    if self._pool is None and self.concurrency > 1:
+                        self._pool = ThreadPoolExecutor(
+                            self.concurrency, thread_name_prefix="dynamap"
+                        )
+                    drive(
+                        plan.engine,
+                        self.transport,
+                        pool=self._pool,
+                        concurrency=self.concurrency,
+                        absorb=plan.absorb,
+                        clock=self._clock,
+                        sleep=self._sleep,
+                        linger=linger,
+                        stragglers=self._stragglers,
+                    )
+                except BaseException:
+                    plan.restore()  # what was not done stays pending
+                    raise
                 return plan.settle()
             finally:
                 # Drop the flush's working set while the collector is still paused, or

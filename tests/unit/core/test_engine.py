@@ -208,3 +208,102 @@ def test_fatal_error_stops_the_flush_and_keeps_the_rest():
     assert len(unfinished) == 35
     assert {u.ident for u in unfinished}.isdisjoint({u.ident for u in e.written})
     assert e.fatal is not None and e.fatal.code == "ValidationException"
+
+
+def test_a_write_whose_answer_is_lost_is_in_doubt_until_a_retry_is_done():
+    policy = RetryPolicy(max_attempts=2, base_delay=0.0)
+    e = engine(writes=[put_unit("a", "x"), put_unit("a", "y")], policy=policy)
+    request = e.next_request(0.0)
+    assert request is not None
+    e.on_error(request, TransportError(TransportError.NO_ANSWER, "closed"), 0.0)
+    retry = e.next_request(0.0)
+    assert retry is not None
+    y = [w for w in retry.params["RequestItems"]["a"] if w["PutRequest"]["Item"]["pk"]["S"] == "y"]
+    e.on_response(retry, {"UnprocessedItems": {"a": y}}, 0.0)  # refused the second time
+    assert [u.ident for u in e.written] == [("a", ("x",))]  # done, whatever came before
+    (left,) = e.unfinished()
+    assert isinstance(left, WriteUnit) and left.ident == ("a", ("y",))
+    assert left.maybe_applied  # the first attempt may have landed
+
+
+def test_only_failures_after_sending_put_a_write_in_doubt():
+    for code, status, doubt in [
+        ("ThrottlingException", 400, False),
+        (TransportError.NOT_SENT, None, False),
+        ("ValidationException", 400, False),
+        ("InternalServerError", 500, True),
+        (TransportError.NO_ANSWER, None, True),
+        ("ClientError", None, True),
+    ]:
+        e = engine(writes=[put_unit("a", "x")], gets=[get_unit("a", "k")])
+        read, write = e.next_request(0.0), e.next_request(0.0)
+        assert read is not None and write is not None
+        e.on_error(read, TransportError(code, "m", status), 0.0)
+        e.on_error(write, TransportError(code, "m", status), 0.0)
+        assert write.units[0].maybe_applied is doubt, code  # type: ignore[union-attr]
+        assert not hasattr(read.units[0], "maybe_applied")  # a read is never in doubt
+
+
+def test_an_abandoned_request_is_in_doubt_and_its_late_answer_ignored():
+    e = engine(writes=[put_unit("a", "x")], gets=[get_unit("a", "k")])
+    read, write = e.next_request(0.0), e.next_request(0.0)
+    assert read is not None and write is not None
+    e.abandon(read)
+    e.abandon(write)
+    assert e.idle
+    e.on_response(write, {}, 1.0)  # came back after all: too late to count
+    e.on_error(read, TransportError("ThrottlingException", "m", 400), 1.0)
+    assert e.written == [] and e.idle
+    assert e.abandoned == [*read.units, *write.units]
+    assert write.units[0].maybe_applied  # type: ignore[union-attr]
+    assert [u.error for u in e.unfinished()] == ["no answer", "no answer"]
+
+
+def test_the_deadline_and_the_attempts_are_told_apart():
+    policy = RetryPolicy(max_attempts=2, base_delay=1.0, max_delay=1.0, deadline=10.0)
+    units = [put_unit("a", f"k{i}") for i in range(30)]
+    e = FlushEngine(writes=units, key_of=key_of, policy=policy, rng=ScriptedRandom(), start=0.0)
+    first = e.next_request(0.0)
+    assert first is not None  # 25 items; 5 wait for a slot
+    e.on_error(first, TransportError("ThrottlingException", "slow", 400), 0.0)
+    second = e.next_request(0.0)
+    assert second is not None and len(second.units) == 5
+    e.on_response(second, {"UnprocessedItems": second.params["RequestItems"]}, 9.5)
+    retry = e.next_request(1.0)
+    assert retry is not None and len(retry.units) == 25
+    e.on_error(retry, TransportError("ThrottlingException", "slow", 400), 1.0)
+    assert e.next_request(10.0) is None
+    assert len(e.exhausted) == 25 and {u.error for u in e.exhausted} == {"ThrottlingException"}
+    assert len(e.expired) == 5 and {u.error for u in e.expired} == {"UnprocessedItems"}
+    assert len(e.unfinished()) == 30
+
+
+def test_units_never_sent_before_the_deadline_expire():
+    policy = RetryPolicy(deadline=1.0)
+    e = engine(writes=[put_unit("a", f"k{i}") for i in range(30)], policy=policy)
+    assert e.next_request(0.0) is not None
+    assert e.next_request(1.0) is None  # past the deadline: nothing more goes out
+    assert [u.attempts for u in e.expired] == [0] * 5
+
+
+def test_stop_sends_nothing_more_and_leaves_the_rest_unsent():
+    e = engine(writes=[put_unit("a", f"k{i}") for i in range(30)])
+    request = e.next_request(0.0)
+    assert request is not None
+    e.stop()
+    assert e.next_request(0.0) is None and e.next_wakeup() is None
+    e.on_response(request, {}, 0.0)  # an answer in flight still counts
+    assert len(e.written) == 25
+    assert len(e.unfinished()) == 5 and len(e.unsent) == 5
+
+
+def test_a_withdrawn_request_was_never_sent():
+    e = engine(writes=[put_unit("a", "x")])
+    request = e.next_request(0.0)
+    assert request is not None
+    request.units[0].maybe_applied = False  # type: ignore[union-attr]
+    e.withdraw(request)
+    e.abandon(request)  # a second outcome is ignored
+    assert e.idle and e.abandoned == []
+    (left,) = e.unfinished()
+    assert left.attempts == 0 and not left.maybe_applied  # type: ignore[union-attr]

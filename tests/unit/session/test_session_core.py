@@ -506,7 +506,7 @@ def test_flush_pauses_the_cyclic_collector_and_restores_it():
 
     class Spy(FakeDynamo):
         def call(self, operation, params):
-            seen.append(gc.isenabled())
+            seen.append(gc.isenabled() and gc.get_threshold()[0] > 0)  # collecting
             return super().call(operation, params)
 
     spy = Spy({"orders": ("pk",)})
@@ -540,9 +540,10 @@ def test_an_unexpected_client_failure_hands_back_every_unit():
         RequestRejectedError, match="ClientError: RuntimeError: socket exploded"
     ) as info:
         s.flush()
-    assert sorted(u.key["pk"]["S"] for u in info.value.unprocessed) == sorted(
-        f"o{i}" for i in range(30)
-    )
+    # Sent, with no answer: maybe applied (a custom transport may fail after sending).
+    undone = info.value.unprocessed + info.value.unknown
+    assert sorted(u.key["pk"]["S"] for u in undone) == sorted(f"o{i}" for i in range(30))
+    assert len(info.value.unknown) == 30
 
 
 def test_a_key_is_never_in_two_requests_at_once():

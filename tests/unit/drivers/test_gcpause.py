@@ -1,0 +1,131 @@
+"""The GC pause: restores exactly what it found, respects changes made meanwhile,
+never outlives the last flush, and never starves the collector."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from _dynamap.drivers import gcpause
+from _dynamap.drivers.gcpause import _Pauser, paused_gc
+from dynamap import Session
+from tests.support.fake import FakeDynamo
+from tests.support.models import Order
+
+
+def collecting() -> bool:
+    """True when automatic collections can run."""
+    return gc.isenabled() and gc.get_threshold()[0] > 0
+
+
+@pytest.fixture(autouse=True)
+def gc_state() -> Iterator[None]:
+    """Whatever a test does to the collector, put it back."""
+    enabled, thresholds = gc.isenabled(), gc.get_threshold()
+    yield
+    gc.set_threshold(*thresholds)
+    (gc.enable if enabled else gc.disable)()
+
+
+def test_the_pause_stops_automatic_collection_and_restores_the_thresholds():
+    gc.set_threshold(700, 11, 12)
+    with paused_gc():
+        assert not collecting()
+        assert gc.isenabled()  # the switch is left alone
+    assert gc.get_threshold() == (700, 11, 12) and gc.isenabled()
+
+
+def test_a_disable_made_during_a_flush_is_kept():
+    with paused_gc():
+        gc.disable()  # e.g. another library, or the application, on another thread
+    assert not gc.isenabled()
+
+
+def test_an_enable_made_during_a_flush_is_kept():
+    gc.disable()
+    with paused_gc():
+        gc.enable()
+    assert collecting()
+
+
+def test_thresholds_set_during_a_flush_are_kept():
+    with paused_gc():
+        gc.set_threshold(5000, 20, 20)
+    assert gc.get_threshold() == (5000, 20, 20)
+
+
+def test_a_collector_already_off_is_left_alone():
+    gc.set_threshold(0, 10, 10)
+    with paused_gc():
+        pass
+    assert gc.get_threshold() == (0, 10, 10)
+
+
+def test_overlapping_flushes_share_one_pause_that_ends_with_the_last():
+    before = gc.get_threshold()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    states: list[bool] = []
+
+    def first() -> None:
+        with paused_gc():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_in.wait(5)
+    with paused_gc():
+        second_in.set()
+        first_out.wait(5)
+        states.append(collecting())  # the first flush is over, this one is not
+    thread.join()
+    assert states == [False]
+    assert gc.get_threshold() == before and collecting()
+
+
+def test_continuously_overlapping_flushes_let_a_collection_through(monkeypatch):
+    now = [0.0]
+    pauser = _Pauser(clock=lambda: now[0])
+    monkeypatch.setattr(gcpause, "_PAUSER", pauser)
+    collections: list[Any] = []
+
+    def count(phase: str, info: dict[str, Any]) -> None:
+        if phase == "stop":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        pauser.enter()  # a long flush on one thread
+        for _ in range(3):  # short flushes on others, one after the other
+            pauser.enter()
+            now[0] += 0.4
+            pauser.leave()
+        assert collections == [2]  # once the pause reached MAX_PAUSE (1.2 s > 1 s)
+        assert not collecting()  # and the pause goes on
+        pauser.leave()
+    finally:
+        gc.callbacks.remove(count)
+    assert collecting()
+
+
+def test_a_session_flush_pauses_only_while_it_runs():
+    seen: list[bool] = []
+
+    class Spy(FakeDynamo):
+        def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            seen.append(collecting())
+            return super().call(operation, params)
+
+    spy = Spy({"orders": ("pk",)})
+    with Session(transport=spy, concurrency=2) as s:
+        s.put(Order(pk="o"))
+        s.flush()
+        assert collecting()
+    with Session(transport=spy, pause_gc=False) as s:
+        s.put(Order(pk="p"))
+    assert seen == [False, True]
