@@ -25,8 +25,9 @@ from dynamap import (
     TransportError,
     UnprocessedError,
 )
-from tests.support.fake import FakeClock, FakeDynamo
+from tests.support.fake import FakeDynamo
 from tests.support.models import Address, Order, User
+from tests.unit.session.helpers import seed_users, session
 
 
 class UserName(Model, table="users"):
@@ -47,18 +48,6 @@ def make(seed: int = 0) -> FakeDynamo:
         {"users": ("pk", "sk"), "orders": ("pk",), "readings": ("pk",), "p-users": ("pk", "sk")},
         seed=seed,
     )
-
-
-def session(fake: FakeDynamo, **kwargs) -> Session:
-    clock = FakeClock()
-    kwargs.setdefault("concurrency", 1)
-    return Session(transport=fake, clock=clock, sleep=clock.sleep, rng=random.Random(3), **kwargs)
-
-
-def seed_users(fake: FakeDynamo, n: int) -> None:
-    with session(fake) as s:
-        for i in range(n):
-            s.put(User(pk=f"u{i}", sk="p", name=f"name{i}"))
 
 
 def test_put_get_delete_round_trip():

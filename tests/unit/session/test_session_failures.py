@@ -7,7 +7,6 @@ not do pending. Over the in-memory transport, with a fake clock where time does 
 
 from __future__ import annotations
 
-import random
 import signal
 import threading
 import time
@@ -29,24 +28,13 @@ from dynamap import (
     TransportError,
     UnprocessedError,
 )
-from tests.support.fake import FakeClock, FakeDynamo
+from tests.support.fake import FakeDynamo
 from tests.support.models import Order, User
+from tests.unit.session.helpers import seed_users, session
 
 
 def make() -> FakeDynamo:
     return FakeDynamo({"users": ("pk", "sk"), "orders": ("pk",)}, seed=1)
-
-
-def session(fake: FakeDynamo, **kwargs: Any) -> Session:
-    clock = FakeClock()
-    kwargs.setdefault("concurrency", 1)
-    return Session(transport=fake, clock=clock, sleep=clock.sleep, rng=random.Random(3), **kwargs)
-
-
-def seed_users(fake: FakeDynamo, n: int) -> None:
-    with session(fake) as s:
-        for i in range(n):
-            s.put(User(pk=f"u{i}", sk="p", name=f"name{i}"))
 
 
 def rejected() -> TransportError:
