@@ -13,7 +13,7 @@ from _dynamap.codec.numbers import canonical_number
 from _dynamap.codec.values import encode_any
 from _dynamap.errors import EncodeError, InvalidKeyError
 
-__all__ = ["CanonicalKey", "KeyAttr", "KeyType", "KeyValue", "canonical_value"]
+__all__ = ["CanonicalKey", "KeyAttr", "KeyType", "KeyValue", "canonical_value", "describe_key"]
 
 KeyType = Literal["S", "N", "B"]
 CanonicalKey = tuple[Any, ...]
@@ -78,3 +78,17 @@ def canonical_value(av: dict[str, Any]) -> Any:
     if "B" in av:
         return bytes(av["B"])
     raise InvalidKeyError(f"not a key AttributeValue (S, N or B): {av!r}")
+
+
+def describe_key(key: dict[str, Any]) -> str:
+    """A key for messages: `pk='u#7', sk=3`."""
+    parts: list[str] = []
+    for attr, av in key.items():
+        if "S" in av:
+            text = repr(av["S"])
+        elif "N" in av:
+            text = str(av["N"])
+        else:
+            text = repr(av.get("B"))
+        parts.append(f"{attr}={text}")
+    return ", ".join(parts)

@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from _dynamap.codec.size import too_large
 from _dynamap.codec.values import Item
 from _dynamap.core.engine import FlushEngine, GetUnit, Ident, TableRead, Unit, WriteUnit
 from _dynamap.core.report import FlushReport, Unprocessed
@@ -20,7 +19,6 @@ from _dynamap.errors import (
     DecodeError,
     DynamapError,
     FlushError,
-    ItemTooLargeError,
     RequestRejectedError,
     TableNotFoundError,
     UnprocessedError,
@@ -211,8 +209,5 @@ def plan_writes(state: UnitOfWork) -> dict[Ident, tuple[WriteUnit, PendingWrite]
 
 
 def _encode(info: ModelInfo, instance: Model, key: Item) -> Item:
-    """Encode a write, naming its key in the error when the item is too large."""
-    try:
-        return info.codec.encode_checked(instance)
-    except ItemTooLargeError as exc:
-        raise too_large(exc.size, f"{info.name} item {key}") from None
+    """Encode a write; an error names the model, the field path and the key."""
+    return info.encode_item(instance, key)
