@@ -89,7 +89,10 @@ def _reason(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, UnicodeEncodeError):
         bad = exc.object[exc.start : exc.end]
-        return f"strings must be valid UTF-8: {bad!r} at position {exc.start} is not ({exc.reason})"
+        return (
+            f"strings must be valid UTF-8, but {bad!r} at position {exc.start} cannot be "
+            f"encoded ({exc.reason})"
+        )
     if isinstance(exc, RecursionError):
         return "the value is nested too deeply to encode"
     return f"{type(exc).__name__}: {exc}"
