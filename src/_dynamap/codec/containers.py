@@ -113,7 +113,8 @@ def _scalar_list(cls: type, element: Encoder) -> Encoder:
         return sized(value)[0]
 
     def sized(value: Any) -> tuple[AttributeValue, int]:
-        _check_sequence(value, name)
+        if value.__class__ is not list:
+            _check_sequence(value, name)
         for x in value:
             if x.__class__ is not cls:
                 return _size_elements(value, element_sized, False)
@@ -277,10 +278,24 @@ def set_encoder(kind: str, convert: Callable[[Any], Any] | None, name: str) -> E
         assert convert is not None
         return {kind: [convert(x) for x in members]}
 
+    if kind != "SS" or convert is not as_str:
+        return encode
+
+    # Sets of str, the commonest: exact members inlined, sized in the same pass.
     def encode_str(value: Any) -> AttributeValue | None:
-        members = check(value)
+        members = value if value.__class__ is set else check(value)
         if not members:
             return None
         return {"SS": [x if x.__class__ is str else as_str(x) for x in members]}
 
-    return encode_str if kind == "SS" and convert is as_str else encode
+    def sized_str(value: Any) -> tuple[AttributeValue | None, int]:
+        members = value if value.__class__ is set else check(value)
+        if not members:
+            return None, 0
+        texts = [x if x.__class__ is str else as_str(x) for x in members]
+        size = 0
+        for text in texts:
+            size += len(text) if text.isascii() else len(text.encode())
+        return {"SS": texts}, size
+
+    return pair(encode_str, sized_str)
