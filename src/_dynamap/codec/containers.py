@@ -13,9 +13,10 @@ from _dynamap.codec.located import (
     locate_parts,
     wrong_type,
 )
-from _dynamap.codec.scalars import as_str, encode_int, encode_str
+from _dynamap.codec.scalars import as_str, encode_int, encode_str, int_text
 from _dynamap.codec.twins import pair, sized_twin, text_size, walks
 from _dynamap.codec.values import (
+    INT_FAST,
     NULL,
     AttributeValue,
     Encoder,
@@ -103,14 +104,20 @@ def _size_elements(value: Any, element_sized: Sized, walk: bool) -> tuple[Attrib
     return {"L": out}, size
 
 
-def _scalar_list(cls: type, element: Encoder) -> Encoder:
-    """`list[int]` or `list[str]`: checked by exact class and encoded by the runtime-typed
-    list encoder (which inlines both); anything else takes the element-by-element path."""
+def _scalar_list(cls: type, element: Encoder, inline: Callable[[Any], Any]) -> Encoder:
+    """`list[int]` or `list[str]`: `inline` encodes the elements (exact ones inlined).
+    Sized, exact elements go to the runtime-typed list encoder (which inlines both and
+    owns the size arithmetic); anything else takes the element-by-element path."""
     name = f"list[{cls.__name__}]"
     element_sized = sized_twin(element)
 
     def encode(value: Any) -> AttributeValue:
-        return sized(value)[0]
+        if value.__class__ is not list:
+            _check_sequence(value, name)
+        try:
+            return {"L": inline(value)}
+        except Exception as exc:
+            raise locate_parts(_indexed(value, element_sized, False), exc)  # noqa: B904
 
     def sized(value: Any) -> tuple[AttributeValue, int]:
         if value.__class__ is not list:
@@ -126,8 +133,19 @@ def _scalar_list(cls: type, element: Encoder) -> Encoder:
     return pair(encode, sized)
 
 
-encode_int_list = _scalar_list(int, encode_int)
-encode_str_list = _scalar_list(str, encode_str)
+def _ints(values: Any) -> list[AttributeValue]:
+    return [
+        {"N": str(x) if x.__class__ is int and -INT_FAST < x < INT_FAST else int_text(x)}
+        for x in values
+    ]
+
+
+def _strs(values: Any) -> list[AttributeValue]:
+    return [{"S": x if x.__class__ is str else as_str(x)} for x in values]
+
+
+encode_int_list = _scalar_list(int, encode_int, _ints)
+encode_str_list = _scalar_list(str, encode_str, _strs)
 
 
 def element_encoder(inner: Encoder, *, nullable: bool, is_set: bool) -> Encoder:
