@@ -14,8 +14,6 @@ from collections.abc import Callable, Mapping, Sequence, Set
 from decimal import Decimal
 from typing import Any, cast, get_args, get_origin
 
-from pydantic import BaseModel
-
 from _dynamap.codec.containers import (
     element_encoder,
     encode_any_list,
@@ -25,7 +23,7 @@ from _dynamap.codec.containers import (
     set_encoder,
     tuple_encoder,
 )
-from _dynamap.codec.decoders import compile_decoder, model_class, number_kind
+from _dynamap.codec.decoders import compile_decoder, model_class, nested_models, number_kind
 from _dynamap.codec.scalars import (
     as_bytes,
     as_str,
@@ -209,14 +207,3 @@ def _unsupported_set(element: Any) -> UnsupportedTypeError:
         f"set[{type_name(element)}] has no DynamoDB representation "
         "(sets hold str, numbers or bytes)"
     )
-
-
-def nested_models(tp: Any) -> list[type[BaseModel]]:
-    """Every pydantic model class annotation `tp` reaches: members, elements, values."""
-    tp = strip_annotated(tp)
-    model = model_class(tp)
-    if model is not None:
-        return [model]
-    if literal_values(tp) is not None:
-        return []
-    return [m for arg in get_args(tp) for m in nested_models(arg)]

@@ -19,11 +19,13 @@ from _dynamap.codec.values import (
 )
 from _dynamap.declare.annotations import (
     is_union,
+    literal_values,
     strip_annotated,
     strip_optional,
 )
+from _dynamap.declare.fieldnames import field_names
 
-__all__ = ["compile_decoder", "model_class", "number_kind"]
+__all__ = ["compile_decoder", "model_class", "nested_models", "number_kind"]
 
 _NUMBER_TYPES: tuple[type, ...] = (int, float, Decimal)
 
@@ -52,8 +54,13 @@ def compile_decoder(tp: Any) -> Decoder:
     origin = get_origin(tp) or tp
     args = get_args(tp)
     if is_union(tp):
-        models = [m for m in map(model_class, map(strip_annotated, args)) if m is not None]
-        return _union_decoder(models) if models else decode_any
+        members = [strip_annotated(a) for a in args]
+        models = [m for m in map(model_class, members) if m is not None]
+        if not models:
+            return decode_any
+        # A map member (a dict, Any) takes a map as it is, as pydantic would choose it.
+        maps = any(m is Any or _is_mapping(m) for m in members)
+        return _union_decoder(models, only_if_renamed=maps)
     if isinstance(origin, type) and issubclass(origin, tuple) and args:
         return _tuple_decoder(args)
     if isinstance(origin, type) and not issubclass(origin, enum.Enum | bool):
@@ -98,15 +105,22 @@ def compile_decoder(tp: Any) -> Decoder:
     return decode_any
 
 
-def _union_decoder(models: list[type[BaseModel]]) -> Decoder:
-    """A map read into whichever model member validates with the most fields set.
+def _union_decoder(models: list[type[BaseModel]], *, only_if_renamed: bool) -> Decoder:
+    """A map read into whichever model member validates with the most fields set
+    (pydantic's own rule for maps), each through the model's own reader, so stored
+    names that differ from what pydantic reads (`Attr`) are right inside unions too.
 
-    Picking the member here, with each model's own reader, keeps stored names that
-    differ from what pydantic reads (`Attr`) right inside unions too.
+    With `only_if_renamed` (the union also has a map member), maps are handed to
+    pydantic as they are unless some model member needs its reader.
     """
+    needed: list[bool] = []  # decided on first use, once every class is complete
 
     def decode(av: AttributeValue) -> Any:
         if "M" not in av:
+            return decode_any(av)
+        if not needed:
+            needed.append(not only_if_renamed or any(_renames(m, set()) for m in models))
+        if not needed[0]:
             return decode_any(av)
         best: BaseModel | None = None
         for model in models:
@@ -120,6 +134,36 @@ def _union_decoder(models: list[type[BaseModel]]) -> Decoder:
         return decode_any(av) if best is None else best  # no model: pydantic tries the rest
 
     return decode
+
+
+def _renames(model: type[BaseModel], seen: set[type[BaseModel]]) -> bool:
+    """True if pydantic reads some field of `model`, or of a model inside it, under
+    another name than it is stored under."""
+    seen.add(model)
+    for names in field_names(model):
+        if names.attr != names.key:
+            return True
+        annotation = model.model_fields[names.name].annotation
+        for nested in nested_models(annotation):
+            if nested not in seen and _renames(nested, seen):
+                return True
+    return False
+
+
+def _is_mapping(tp: Any) -> bool:
+    origin = get_origin(tp) or tp
+    return isinstance(origin, type) and issubclass(origin, Mapping)
+
+
+def nested_models(tp: Any) -> list[type[BaseModel]]:
+    """Every pydantic model class annotation `tp` reaches: members, elements, values."""
+    tp = strip_annotated(tp)
+    model = model_class(tp)
+    if model is not None:
+        return [model]
+    if literal_values(tp) is not None:
+        return []
+    return [m for arg in get_args(tp) for m in nested_models(arg)]
 
 
 def _tuple_decoder(args: tuple[Any, ...]) -> Decoder:

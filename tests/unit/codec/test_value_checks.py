@@ -92,7 +92,11 @@ WRONG: list[tuple[str, Callable[[Movie], Any], str]] = [
     ("str for a list", setter("ranks", "123"), r"Movie\.ranks .*: expected list\[int\]"),
     ("None for a str", setter("title", None), r"Movie\.title .*: expected str, got None"),
     ("deep in Any", lambda m: m.extra.update(k=[1, object()]), r"Movie\.extra\['k'\]\[1\]"),
-    ("deep in Any model", setter("anything", [Info.model_construct(rating="x")]), r"Movie\.anything\[0\]\.rating"),
+    (
+        "deep in Any model",
+        setter("anything", [Info.model_construct(rating="x")]),
+        r"Movie\.anything\[0\]\.rating",
+    ),
     ("raw enum value", setter("genre", "drama"), r"Movie\.genre .*: expected Genre"),
     ("outside the Literal", setter("kind", "c"), r"Movie\.kind .*: expected one of 'a', 'b'"),
     ("str for bytes", setter("raw", "x"), r"Movie\.raw .*: expected bytes"),
