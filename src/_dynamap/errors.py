@@ -29,7 +29,14 @@ class ModelDefinitionError(DynamapError, TypeError):
 
 
 class EncodeError(DynamapError, ValueError):
-    """A value cannot be written to DynamoDB (NaN, out-of-range number, bad key...)."""
+    """A value cannot be written to DynamoDB (NaN, out-of-range number, wrong type...).
+
+    When dynamap knows which value, `path` names it (`"Movie.ranks[3]"`) and `key`
+    the key of its item (`"pk='m#1', sk='x'"`); otherwise they are empty.
+    """
+
+    path: str = ""
+    key: str = ""
 
 
 class DecodeError(DynamapError, ValueError):

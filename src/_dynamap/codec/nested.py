@@ -25,6 +25,11 @@ class NestedCodec(Protocol):
         ...
 
     @property
+    def encode_sized(self) -> Callable[[Any], tuple[dict[str, Any], int]]:
+        """Encodes an instance, also returning its attributes' size (names plus values)."""
+        ...
+
+    @property
     def to_python(self) -> Callable[[Any], dict[str, Any]]:
         """Reads field values, for pydantic to validate, from an attribute map."""
         ...

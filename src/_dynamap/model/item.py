@@ -16,13 +16,14 @@ def to_item(instance: Model) -> dict[str, dict[str, Any]]:
     """Encode `instance` as a DynamoDB item (AttributeValue map).
 
     None attributes and empty sets are omitted. Raises `EncodeError` for values
-    DynamoDB cannot store and `ItemTooLargeError` for items over 400 KB.
+    DynamoDB cannot store or of the wrong type (naming the model, the field path
+    and the key) and `ItemTooLargeError` for items over 400 KB.
 
     Args:
         instance: the model instance to encode.
     """
     info = model_info(type(instance))
-    item: Item = info.codec.encode_checked(instance)
+    item: Item = info.encode_item(instance)
     info.check_key(item)
     return item
 

@@ -20,6 +20,7 @@ __all__ = [
     "KeyType",
     "KeyValue",
     "canonical_value",
+    "describe_key",
     "key_values_by_name",
 ]
 
@@ -131,3 +132,17 @@ def key_values_by_name(
     if problems:
         raise InvalidKeyError(f"{where}: {'; '.join(problems)}")
     return tuple(named[name] for name in keys)
+
+
+def describe_key(key: dict[str, Any]) -> str:
+    """A key for messages: `pk='u#7', sk=3`."""
+    parts: list[str] = []
+    for attr, av in key.items():
+        if "S" in av:
+            text = repr(av["S"])
+        elif "N" in av:
+            text = str(av["N"])
+        else:
+            text = repr(av.get("B"))
+        parts.append(f"{attr}={text}")
+    return ", ".join(parts)

@@ -13,7 +13,9 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from typing_extensions import Self
 
+from _dynamap.codec.located import LocatedError
 from _dynamap.codec.modelcodec import ModelCodec, check_nested, codec_for
+from _dynamap.codec.size import too_large
 from _dynamap.codec.values import Item
 from _dynamap.declare.annotations import (
     is_optional,
@@ -30,10 +32,16 @@ from _dynamap.declare.markers import (
     PartitionKey,
     SortKey,
 )
-from _dynamap.errors import InvalidKeyError, ModelDefinitionError
+from _dynamap.errors import (
+    DynamapError,
+    EncodeError,
+    InvalidKeyError,
+    ItemTooLargeError,
+    ModelDefinitionError,
+)
 from _dynamap.expr.names import Projection, render_projection
 from _dynamap.expr.paths import AttrPath, path
-from _dynamap.model.keys import CanonicalKey, KeyAttr, KeyType, canonical_value
+from _dynamap.model.keys import CanonicalKey, KeyAttr, KeyType, canonical_value, describe_key
 
 __all__ = ["Model", "ModelInfo", "ResolvedIndex", "model_info"]
 
@@ -185,11 +193,40 @@ class ModelInfo:
         values = instance.__dict__
         key: Item = {}
         for k in self.key_attrs:
-            value = values[k.name]
+            value = values.get(k.name)  # absent after model_construct() without it
             if value is None:
                 raise InvalidKeyError(f"{self.name}.{k.name}: key attribute is None")
             key[k.attr] = k.wire(value, self.name)
         return key, self.canonical(key)
+
+    def encode_item(self, instance: Model, key: Item | None = None) -> Item:
+        """Encode `instance` for a write, checking every value against the model's types.
+
+        An `EncodeError` names the model, the field path and the key (taken from the
+        instance when not given), e.g. `User.score (key pk='u#7'): ...`.
+
+        Args:
+            instance: the instance to encode.
+            key: its encoded primary key, when the caller has it already.
+        """
+        try:
+            return self.codec.encode_checked(instance)
+        except ItemTooLargeError as exc:
+            shown = key if key is not None else self._key_or_none(instance)
+            if shown is None:
+                raise
+            raise too_large(exc.size, f"{self.name} item {shown}") from None
+        except EncodeError as exc:
+            shown = key if key is not None else self._key_or_none(instance)
+            located = exc if isinstance(exc, LocatedError) else LocatedError(str(exc), exc)
+            located.within(located.model or self.name, describe_key(shown) if shown else None)
+            raise located from located.__cause__
+
+    def _key_or_none(self, instance: Model) -> Item | None:
+        try:
+            return self.key_of(instance)[0]
+        except DynamapError:
+            return None
 
     def check_key(self, item: Item) -> None:
         """Raise InvalidKeyError unless `item` carries every key attribute, non-empty."""

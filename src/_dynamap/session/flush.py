@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from _dynamap.codec.size import too_large
 from _dynamap.codec.values import Item
 from _dynamap.core.engine import (
     BatchRequest,
@@ -31,7 +30,6 @@ from _dynamap.errors import (
     DecodeError,
     DynamapError,
     FlushError,
-    ItemTooLargeError,
     RequestRejectedError,
     TableNotFoundError,
     UnprocessedError,
@@ -371,8 +369,5 @@ def plan_writes(state: UnitOfWork) -> dict[Ident, tuple[WriteUnit, PendingWrite]
 
 
 def _encode(info: ModelInfo, instance: Model, key: Item) -> Item:
-    """Encode a write, naming its key in the error when the item is too large."""
-    try:
-        return info.codec.encode_checked(instance)
-    except ItemTooLargeError as exc:
-        raise too_large(exc.size, f"{info.name} item {key}") from None
+    """Encode a write; an error names the model, the field path and the key."""
+    return info.encode_item(instance, key)

@@ -193,3 +193,23 @@ def test_key_attribute_names_are_limited_to_255_bytes():
 
         class Long(Model, table="long"):
             pk: Annotated[str, PartitionKey(), long]
+
+
+class Plain(BaseModel):
+    a: int = 0
+
+
+def test_a_map_member_of_a_union_keeps_maps_as_maps():
+    """With a dict member, a map is handed to pydantic as it is (unless Attr needs more)."""
+
+    class Mixed(Model, table="mixed"):
+        pk: Annotated[str, PartitionKey()]
+        plain: Plain | dict[str, int] = {}
+        renamed: Line | dict[str, int] = {}
+
+    value = Mixed(pk="k", plain={"a": 1}, renamed={"SKU": 2})
+    back = from_item(Mixed, to_item(value))
+    assert back.plain == {"a": 1}
+    assert back.renamed == {"SKU": 2}  # no Line: SKU must be a str
+    lined = from_item(Mixed, to_item(Mixed(pk="k", renamed=Line(sku="s", qty=4))))
+    assert lined.renamed == Line(sku="s", qty=4)  # read by Line's own reader
