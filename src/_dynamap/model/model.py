@@ -152,7 +152,7 @@ class ModelInfo:
         full: Any = cast(Any, Annotated)[args] if info.metadata else annotation
         bare: Any = annotation
         plain = bare if bare in (str, int, Decimal, bytes) and not constraints else None
-        return KeyAttr(field, self.attr_by_name[field], key_type, TypeAdapter(full), plain)
+        return KeyAttr(field, self.attr_by_name[field], key_type, TypeAdapter(full), plain, role)
 
     def key_from_values(self, values: tuple[Any, ...]) -> tuple[Item, CanonicalKey]:
         """Validate positional key values (partition, then sort) and encode them."""

@@ -26,6 +26,7 @@ from _dynamap.errors import (
     UnprocessedError,
 )
 from _dynamap.expr.names import render_projection
+from _dynamap.model.limits import check_item
 from _dynamap.model.model import Model, ModelInfo, model_info
 from _dynamap.session.deferred import fail, resolve
 from _dynamap.session.state import PendingGet, PendingWrite, UnitOfWork
@@ -213,6 +214,6 @@ def plan_writes(state: UnitOfWork) -> dict[Ident, tuple[WriteUnit, PendingWrite]
 def _encode(info: ModelInfo, instance: Model, key: Item) -> Item:
     """Encode a write, naming its key in the error when the item is too large."""
     try:
-        return info.codec.encode_checked(instance)
+        return check_item(info, info.codec.encode_checked(instance), key)
     except ItemTooLargeError as exc:
         raise too_large(exc.size, f"{info.name} item {key}") from None
