@@ -111,9 +111,11 @@ def sized_any(value: Any, depth: int = 1) -> tuple[AttributeValue, int]:
         return {"BOOL": value}, 1
     if cls is int and -INT_FAST < value < INT_FAST:
         text = str(value)
-        if value > 0 and value % 100:  # ceil(digits / 2) pairs + the exponent byte
-            return {"N": text}, (len(text) + 3) // 2
-        return {"N": text}, number_size(text)  # a sign byte, or trailing zero pairs
+        if value > 0:  # ceil(digits / 2) pairs + the exponent byte, less trailing "00" pairs
+            if value % 100:
+                return {"N": text}, (len(text) + 3) // 2
+            return {"N": text}, (len(text) + 3) // 2 - (len(text) - len(text.rstrip("0"))) // 2
+        return {"N": text}, number_size(text)  # zero, or a sign byte
     if cls is dict:
         return sized_map(value, depth)
     if cls is list or cls is tuple:
