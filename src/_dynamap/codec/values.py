@@ -295,4 +295,14 @@ def _decode_map(entries: dict[str, AttributeValue]) -> dict[str, Any]:
 
 def encoder_for_model(model: type[BaseModel]) -> Callable[[Any], Item]:
     """Encode a pydantic model instance as the attribute map of an M value."""
-    return lambda value: nested_codec(model).encode(value)
+
+    def encode(value: Any) -> Item:
+        try:
+            return nested_codec(model).encode(value)
+        except RecursionError:
+            # Models nested in models deeper than the stack allows (a few hundred levels,
+            # each a map) are far deeper than DynamoDB's 31: say so, not RecursionError.
+            # Free until raised; an outer frame with more room answers if this one can't.
+            raise too_deep() from None
+
+    return encode

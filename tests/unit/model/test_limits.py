@@ -252,10 +252,19 @@ def test_nesting_deeper_than_31_levels_is_an_encode_error(instance: Any):
         to_item(instance())
 
 
-def test_very_deep_nesting_is_an_encode_error_not_a_recursion_error():
-    fake = make()
+@pytest.mark.parametrize(
+    "instance",
+    [
+        lambda: Everything(pk="e", sk=1, anything=nested(5000)),
+        lambda: Tree(pk="t", root=chain(200)),  # models in models: too deep for the stack
+        lambda: Tree(pk="t", root=chain(5000)),
+        lambda: Everything(pk="e", sk=1, anything=[chain(1000)]),
+    ],
+)
+def test_very_deep_nesting_is_an_encode_error_not_a_recursion_error(instance: Any):
+    fake = FakeDynamo({"everything": ("pk", "sk"), "trees": ("pk",)})
     s = session(fake)
-    s.put(Everything(pk="e", sk=1, anything=nested(5000)))
+    s.put(instance())
     with pytest.raises(EncodeError, match="nested more than 31 deep"):
         s.flush()
     assert fake.calls == []
