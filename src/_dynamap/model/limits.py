@@ -21,23 +21,26 @@ __all__ = ["check_item"]
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    attr: str
-    quarter: int  # a quarter of the limit: no S or B value that long can exceed it
     key: KeyAttr
     index: str | None  # None for the table's own key
 
 
-def _rules(info: ModelInfo) -> tuple[_Rule, ...]:
-    keys: list[tuple[KeyAttr, str | None]] = [(k, None) for k in info.key_attrs]
+# Per rule: attribute name, wire type, a quarter of the size limit (no value that long can
+# exceed it, even at 4 bytes a character), and the rule itself for the slow path.
+_Rules = tuple[tuple[str, str, int, _Rule], ...]
+
+
+def _rules(info: ModelInfo) -> _Rules:
+    rules = [_Rule(k, None) for k in info.key_attrs]
     for index in info.indexes:
         for key in (index.partition_key, index.sort_key):
             # A local index shares the table's partition key: it is checked already.
             if key is not None and key not in info.key_attrs:
-                keys.append((key, index.name))
-    return tuple(_Rule(k.attr, k.max_bytes // 4, k, index) for k, index in keys)
+                rules.append(_Rule(key, index.name))
+    return tuple((r.key.attr, r.key.type, r.key.max_bytes // 4, r) for r in rules)
 
 
-_RULES: dict[ModelInfo, tuple[_Rule, ...]] = {}
+_RULES: dict[ModelInfo, _Rules] = {}
 
 
 def check_item(info: ModelInfo, item: Item, key: Item | None = None) -> Item:
@@ -52,19 +55,15 @@ def check_item(info: ModelInfo, item: Item, key: Item | None = None) -> Item:
     rules = _RULES.get(info)
     if rules is None:
         rules = _RULES.setdefault(info, _rules(info))
-    for rule in rules:
-        av = item.get(rule.attr)
+    for attr, kind, quarter, rule in rules:
+        av = item.get(attr)
         if av is None:
             if rule.index is None:
                 info.check_key(item)  # raises: a table key is missing
             continue  # an index key may be absent
-        value = av.get("S")
-        if value is None:
-            value = av.get("B")
-            if value is None:
-                continue  # a number: never too large
-        if 0 < len(value) <= rule.quarter:
-            continue  # the common case: surely within the limit, even at 4 bytes a character
+        value = av.get(kind)
+        if value is not None and 0 < len(value) <= quarter:
+            continue  # the common case, surely within the limit
         if rule.index is None:
             info.check_key(item)  # an empty table key is its error
         fault = rule.key.fault(av)
