@@ -94,7 +94,10 @@ def _reason(exc: BaseException) -> str:
             f"encoded ({exc.reason})"
         )
     if isinstance(exc, RecursionError):
-        return "the value is nested too deeply to encode"
+        return (
+            "maps and lists are nested more than 31 deep (too deep even to encode); "
+            "DynamoDB allows at most 31 in one attribute"
+        )
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -113,8 +116,16 @@ def located(exc: BaseException, value: Any = _MISSING, walk: bool = False) -> Lo
     return LocatedError(_reason(exc), exc)
 
 
+def _too_deep_to_locate(exc: BaseException) -> bool:
+    # A value so deep that encoding overflowed the stack: encoding its parts again at
+    # every level on the way out would take quadratic time and memory, so don't.
+    return isinstance(exc, RecursionError) or isinstance(exc.__cause__, RecursionError)
+
+
 def locate_parts(parts: Iterable[Part], exc: BaseException) -> LocatedError:
     """The error of the first part that fails to encode again, located at its step."""
+    if _too_deep_to_locate(exc):
+        return located(exc)
     for step, value, sized, walk in parts:
         try:
             sized(value)
@@ -127,6 +138,8 @@ def locate_fields(
     model: str, checks: tuple[FieldCheck, ...], obj: Any, exc: BaseException
 ) -> LocatedError:
     """The error of the first field of `obj` that fails to encode again."""
+    if _too_deep_to_locate(exc):
+        return located(exc).within(model)
     values: dict[str, Any] = obj.__dict__
     for name, nullable, sized, walk in checks:
         value = values.get(name, _MISSING)

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from _dynamap.codec.nested import nested_codec
 from _dynamap.codec.numbers import decimal_to_wire, float_to_wire, int_to_wire
-from _dynamap.codec.size import value_size
+from _dynamap.codec.size import MAX_DEPTH, number_size, text_error, text_size, too_deep, value_size
 from _dynamap.errors import EncodeError
 
 __all__ = [
@@ -96,64 +96,81 @@ def int_av(value: Any) -> AttributeValue:
     return {"N": number_wire(value)}
 
 
-def sized_any(value: Any) -> tuple[AttributeValue, int]:
+def sized_any(value: Any, depth: int = 1) -> tuple[AttributeValue, int]:
     """Encode by runtime type, also returning the value's DynamoDB size in bytes.
 
     Sizing while encoding saves a second walk over nested data for the 400 KB check.
+    `depth` is the nesting level `value` has if it is a map or list (1 for an
+    attribute's own); deeper than DynamoDB allows is an EncodeError, never a
+    RecursionError.
     """
     cls = value.__class__
     if cls is str:
-        return {"S": value}, len(value) if value.isascii() else len(value.encode())
+        return {"S": value}, len(value) if value.isascii() else text_size(value)
     if cls is bool:
         return {"BOOL": value}, 1
     if cls is int and -INT_FAST < value < INT_FAST:
         text = str(value)
-        return {"N": text}, _int_size(text)
+        if value > 0:  # ceil(digits / 2) pairs + the exponent byte, less trailing "00" pairs
+            if value % 100:
+                return {"N": text}, (len(text) + 3) // 2
+            return {"N": text}, (len(text) + 3) // 2 - (len(text) - len(text.rstrip("0"))) // 2
+        return {"N": text}, number_size(text)  # zero, or a sign byte
     if cls is dict:
-        return sized_map(value)
+        return sized_map(value, depth)
     if cls is list or cls is tuple:
-        return sized_list(value)
+        return sized_list(value, depth)
     av = encode_any(value)
-    return av, value_size(av)
+    return av, value_size(av, depth)  # nested models and other maps: sized at their depth
 
 
-def sized_map(value: Any) -> tuple[AttributeValue, int]:
+def sized_map(value: Any, depth: int = 1) -> tuple[AttributeValue, int]:
+    if depth > MAX_DEPTH:
+        raise too_deep()
     out: dict[str, AttributeValue] = {}
     size = 3
-    for key, v in value.items():
-        k = key if key.__class__ is str and key else map_key(key)
-        if v.__class__ is str:  # the commonest leaf, inlined
-            out[k] = {"S": v}
-            size += 1 + len(k) + (len(v) if v.isascii() else len(v.encode()))
-        else:
-            av, n = sized_any(v)
-            out[k] = av
-            size += 1 + len(k) + n
+    inner = depth + 1
+    try:
+        for key, v in value.items():
+            k = key if key.__class__ is str and key else map_key(key)
+            # map keys count UTF-8 bytes, as attribute names do
+            size += 1 + (len(k) if k.isascii() else len(k.encode()))
+            if v.__class__ is str:  # the commonest leaf, inlined
+                out[k] = {"S": v}
+                size += len(v) if v.isascii() else len(v.encode())
+            else:
+                av, n = sized_any(v, inner)
+                out[k] = av
+                size += n
+    except UnicodeEncodeError as exc:  # a lone surrogate; costs nothing until raised
+        raise text_error(exc) from None
     return {"M": out}, size
 
 
-def _int_size(text: str) -> int:
-    # number_size for the spelling str() gives an int: no leading zeros, no point.
-    return (len(text.lstrip("-").rstrip("0")) + 1) // 2 + 1
-
-
-def sized_list(value: Any) -> tuple[AttributeValue, int]:
+def sized_list(value: Any, depth: int = 1) -> tuple[AttributeValue, int]:
+    if depth > MAX_DEPTH:
+        raise too_deep()
     out: list[AttributeValue] = []
     append = out.append
     size = 3
-    for v in value:
-        cls = v.__class__
-        if cls is str:
-            append({"S": v})
-            size += 1 + (len(v) if v.isascii() else len(v.encode()))
-        elif cls is int and -INT_FAST < v < INT_FAST:
-            text = str(v)
-            append({"N": text})
-            size += 1 + (len(text.lstrip("-").rstrip("0")) + 1) // 2 + 1
-        else:
-            av, n = sized_any(v)
-            append(av)
-            size += 1 + n
+    inner = depth + 1
+    try:
+        for v in value:
+            cls = v.__class__
+            if cls is str:
+                append({"S": v})
+                size += 1 + (len(v) if v.isascii() else len(v.encode()))
+            elif cls is int and -INT_FAST < v < INT_FAST:
+                text = str(v)
+                append({"N": text})
+                # as in sized_any: the common positive int needs no number_size call
+                size += 1 + ((len(text) + 3) // 2 if v > 0 and v % 100 else number_size(text))
+            else:
+                av, n = sized_any(v, inner)
+                append(av)
+                size += 1 + n
+    except UnicodeEncodeError as exc:
+        raise text_error(exc) from None
     return {"L": out}, size
 
 
@@ -278,4 +295,14 @@ def _decode_map(entries: dict[str, AttributeValue]) -> dict[str, Any]:
 
 def encoder_for_model(model: type[BaseModel]) -> Callable[[Any], Item]:
     """Encode a pydantic model instance as the attribute map of an M value."""
-    return lambda value: nested_codec(model).encode(value)
+
+    def encode(value: Any) -> Item:
+        try:
+            return nested_codec(model).encode(value)
+        except RecursionError:
+            # Models nested in models deeper than the stack allows (a few hundred levels,
+            # each a map) are far deeper than DynamoDB's 31: say so, not RecursionError.
+            # Free until raised; an outer frame with more room answers if this one can't.
+            raise too_deep() from None
+
+    return encode

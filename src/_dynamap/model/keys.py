@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -15,6 +15,8 @@ from _dynamap.codec.values import encode_any
 from _dynamap.errors import EncodeError, InvalidKeyError
 
 __all__ = [
+    "MAX_PARTITION_KEY_BYTES",
+    "MAX_SORT_KEY_BYTES",
     "CanonicalKey",
     "KeyAttr",
     "KeyType",
@@ -29,16 +31,32 @@ CanonicalKey = tuple[Any, ...]
 KeyValue = str | int | Decimal | bytes
 """A primary-key value: str (S), int or Decimal (N), bytes (B)."""
 
+# Inclusive limits on a key value (UTF-8 bytes of S, raw bytes of B), for the table's keys
+# and for index keys alike (measured on DynamoDB Local 3.3.1). N values never reach them.
+MAX_PARTITION_KEY_BYTES = 2048
+MAX_SORT_KEY_BYTES = 1024
+
 
 @dataclass(frozen=True)
 class KeyAttr:
-    """A key attribute: its field, DynamoDB attribute name and scalar type."""
+    """A key attribute: its field, DynamoDB attribute name and scalar type.
+
+    `role` says which key it is ("partition key", "sort key of index 'x'", ...), and
+    so how large its values may be.
+    """
 
     name: str
     attr: str
     type: KeyType
     adapter: TypeAdapter[Any]
     plain: Any = None  # str, int, Decimal or bytes without constraints: no adapter needed
+    role: str = "partition key"
+    max_bytes: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        sort = self.role.startswith("sort key")
+        limit = MAX_SORT_KEY_BYTES if sort else MAX_PARTITION_KEY_BYTES
+        object.__setattr__(self, "max_bytes", limit)
 
     def encode(self, value: Any, model: str) -> dict[str, Any]:
         """Validate a key value given by the caller and encode it."""
@@ -65,17 +83,61 @@ class KeyAttr:
         if isinstance(value, enum.Enum):
             value = value.value
         if self.type == "S":
-            if not value:
+            text = str(value)
+            if not text:
                 raise InvalidKeyError(f"{model}.{self.name}: key strings cannot be empty")
-            return {"S": str(value)}
+            if not text.isascii() or len(text) > self.max_bytes:
+                self._check(self.fault({"S": text}), value, model)
+            return {"S": text}
         if self.type == "B":
-            if not value:
+            data = bytes(value)
+            if not data:
                 raise InvalidKeyError(f"{model}.{self.name}: key binary values cannot be empty")
-            return {"B": bytes(value)}
+            if len(data) > self.max_bytes:
+                self._check(self.fault({"B": data}), value, model)
+            return {"B": data}
         try:
             return encode_any(value)
         except EncodeError as exc:
             raise InvalidKeyError(f"{model}.{self.name}: {exc}") from None
+
+    def _check(self, fault: str | None, value: Any, model: str) -> None:
+        if fault is not None:
+            raise InvalidKeyError(f"{model}.{self.name} {short(value)} {fault}")
+
+    def fault(self, av: dict[str, Any]) -> str | None:
+        """Why DynamoDB would refuse `av` as a value of this key, or None if it would not.
+
+        Checks what an encoded item may still hold: an empty or oversized S or B value,
+        or text with no UTF-8 form. The reason reads after the value ("is empty").
+        """
+        if "S" in av:
+            text = av["S"]
+            if not text:
+                return "is an empty string"
+            try:
+                size = len(text) if text.isascii() else len(text.encode())
+            except UnicodeEncodeError:
+                return "holds a lone surrogate, which has no UTF-8 form"
+            unit = "bytes of UTF-8"
+        elif "B" in av:
+            size = len(av["B"])
+            if not size:
+                return "is empty"
+            unit = "bytes"
+        else:
+            return None  # a number: at most 21 bytes, checked when encoded
+        if size > self.max_bytes:
+            return (
+                f"is {size:,} {unit}; DynamoDB allows at most {self.max_bytes:,} in a {self.role}"
+            )
+        return None
+
+
+def short(value: Any) -> str:
+    """repr() of a value, cut to a readable length for messages."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
 
 
 def canonical_value(av: dict[str, Any]) -> Any:

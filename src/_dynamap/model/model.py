@@ -175,7 +175,7 @@ class ModelInfo:
         full: Any = cast(Any, Annotated)[args] if info.metadata else annotation
         bare: Any = annotation
         plain = bare if bare in (str, int, Decimal, bytes) and not constraints else None
-        return KeyAttr(field, attr, key_type, TypeAdapter(full), plain)
+        return KeyAttr(field, attr, key_type, TypeAdapter(full), plain, role)
 
     def key_from_values(self, values: tuple[Any, ...]) -> tuple[Item, CanonicalKey]:
         """Validate positional key values (partition, then sort) and encode them."""

@@ -35,6 +35,7 @@ from _dynamap.errors import (
     UnprocessedError,
 )
 from _dynamap.expr.names import render_projection
+from _dynamap.model.limits import check_item
 from _dynamap.model.model import Model, ModelInfo, model_info
 from _dynamap.session.deferred import fail, resolve
 from _dynamap.session.state import PendingGet, PendingWrite, UnitOfWork, unchanged_key
@@ -369,5 +370,6 @@ def plan_writes(state: UnitOfWork) -> dict[Ident, tuple[WriteUnit, PendingWrite]
 
 
 def _encode(info: ModelInfo, instance: Model, key: Item) -> Item:
-    """Encode a write; an error names the model, the field path and the key."""
-    return info.encode_item(instance, key)
+    """Encode a write: errors name the model, the field path and the key; keys and
+    index keys are checked against DynamoDB's limits."""
+    return check_item(info, info.encode_item(instance, key), key)
