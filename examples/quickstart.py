@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 import boto3
-from pydantic import Field
 
 from dynamap import (
+    Attr,
     GlobalIndex,
     Model,
     PartitionKey,
@@ -34,7 +34,7 @@ class User(Model, table="users"):
     sk: Annotated[str, SortKey()]
     name: str
     status: str = "active"  # a DynamoDB reserved word: projected as #status
-    user_id: str = Field(default="", alias="user-id")  # not an identifier: #user_id
+    user_id: Annotated[str, Attr("user-id")] = ""  # not an identifier: #user_id
     tags: set[str] = set()
 
     by_status: ClassVar[GlobalIndex] = GlobalIndex("status", projection="KEYS_ONLY")
