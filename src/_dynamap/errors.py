@@ -47,6 +47,13 @@ class ItemTooLargeError(EncodeError):
     """An item is larger than DynamoDB's 400 KB item limit."""
 
     def __init__(self, message: str, *, size: int, limit: int) -> None:
+        """Create the error.
+
+        Args:
+            message: what is too large.
+            size: the item's size in bytes, as DynamoDB counts it.
+            limit: the limit it exceeds.
+        """
         super().__init__(message)
         self.size: int = size
         self.limit: int = limit
@@ -78,6 +85,13 @@ class FlushError(DynamapError):
     def __init__(
         self, message: str, *, unprocessed: Sequence[Any] = (), unknown: Sequence[Any] = ()
     ) -> None:
+        """Create the error.
+
+        Args:
+            message: what happened.
+            unprocessed: the gets and writes certainly not done (`Unprocessed` entries).
+            unknown: the writes of unknown outcome (`Unprocessed` entries).
+        """
         super().__init__(message)
         self.unprocessed: list[Any] = list(unprocessed)
         self.unknown: list[Any] = list(unknown)
@@ -122,6 +136,16 @@ class RequestRejectedError(FlushError):
         unprocessed: Sequence[Any] = (),
         unknown: Sequence[Any] = (),
     ) -> None:
+        """Create the error.
+
+        Args:
+            message: what happened.
+            operation: the DynamoDB operation that was rejected.
+            tables: the tables the request touched.
+            code: DynamoDB's error code.
+            unprocessed: the gets and writes certainly not done.
+            unknown: the writes of unknown outcome.
+        """
         super().__init__(message, unprocessed=unprocessed, unknown=unknown)
         self.operation: str = operation
         self.tables: list[str] = list(tables)
@@ -148,6 +172,13 @@ class TransportError(Exception):
     NO_ANSWER = "ResponseLost"
 
     def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        """Create the error.
+
+        Args:
+            code: the service's error code, or NOT_SENT / NO_ANSWER.
+            message: the service's message.
+            status: the HTTP status, when an answer came back.
+        """
         super().__init__(f"{code}: {message}")
         self.code: str = code
         self.message: str = message

@@ -15,6 +15,17 @@ class FlushReport:
     `items_not_done` counts the keys and items certainly not done, and `items_unknown`
     the writes of unknown outcome; both are 0 unless the flush raised (the report is
     then the error's `report`).
+
+    Args:
+        items_read: items read and found.
+        items_not_found: keys read that hold no item.
+        items_written: puts and updates done.
+        items_deleted: deletes done.
+        requests: requests sent, retries included.
+        retries: sends of a key, item or request after its first.
+        consumed_capacity: capacity units consumed, by table.
+        items_not_done: keys and items certainly not done.
+        items_unknown: writes sent whose outcome is unknown.
     """
 
     items_read: int = 0
@@ -50,6 +61,13 @@ class Unprocessed:
 
     `key` is the primary key in DynamoDB's wire format; `item` is the full item
     for a put; `instance` is the model instance written, when there is one.
+
+    Args:
+        operation: "get", "put" or "delete".
+        table: the table name, prefix included.
+        key: the primary key, as DynamoDB's AttributeValues.
+        item: the whole item of a put.
+        instance: the model instance of a put or delete.
     """
 
     operation: Literal["get", "put", "delete"]

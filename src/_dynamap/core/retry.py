@@ -57,6 +57,12 @@ class RetryPolicy:
     jitter). No request is sent after `deadline` seconds from the flush start, and
     no retry is planned past it; requests in flight then are waited for at most one
     request timeout of the transport.
+
+    Args:
+        max_attempts: sends per key, item or request, the first one included.
+        base_delay: the ceiling of the first retry's random wait, in seconds.
+        max_delay: the largest ceiling of any wait, in seconds.
+        deadline: seconds from the flush start after which nothing more is sent.
     """
 
     max_attempts: int = 10
@@ -71,6 +77,11 @@ class RetryPolicy:
             raise ValueError("delays must be non-negative and the deadline positive")
 
     def delay(self, retry: int, rng: random.Random) -> float:
-        """The wait before retry number `retry` (1 for the first retry)."""
+        """The wait before retry number `retry` (1 for the first retry).
+
+        Args:
+            retry: which retry this is, 1 for the first.
+            rng: the source of the jitter.
+        """
         ceiling = min(self.max_delay, self.base_delay * (2 ** (retry - 1)))
         return rng.uniform(0.0, ceiling)

@@ -19,6 +19,9 @@ class Attr:
     Unlike a pydantic alias it changes only the stored name: the constructor, the
     validation and type checkers keep the Python name (`User(user_id=...)`). It
     takes precedence over an alias, which then stays pydantic's own business.
+
+    Args:
+        name: the stored attribute name (any non-empty text DynamoDB accepts).
     """
 
     name: str
@@ -74,6 +77,14 @@ class GlobalIndex(IndexDeclaration):
     by_email: ClassVar[GlobalIndex] = GlobalIndex("email", "created", projection="KEYS_ONLY")
     ```
     Key fields are given by their Python field names.
+
+    Args:
+        partition_key: the field holding the index's partition key.
+        sort_key: the field holding the index's sort key, if it has one.
+        name: the index name (default: the class attribute's name).
+        projection: "ALL", "KEYS_ONLY", or the fields to include.
+        read_capacity: read capacity units, for a provisioned table.
+        write_capacity: write capacity units, for a provisioned table.
     """
 
     kind = "global"
@@ -107,6 +118,11 @@ class LocalIndex(IndexDeclaration):
     ```python
     by_created: ClassVar[LocalIndex] = LocalIndex("created")
     ```
+
+    Args:
+        sort_key: the field holding the index's sort key.
+        name: the index name (default: the class attribute's name).
+        projection: "ALL", "KEYS_ONLY", or the fields to include.
     """
 
     kind = "local"

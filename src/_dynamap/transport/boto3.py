@@ -157,7 +157,12 @@ class Boto3Transport:
         self._methods: dict[str, Any] = {}
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Call the client method for `operation`, mapping botocore errors to TransportError."""
+        """Call the client method for `operation`, mapping botocore errors to TransportError.
+
+        Args:
+            operation: the DynamoDB operation name, e.g. "BatchGetItem".
+            params: the request parameters, in boto3's client form.
+        """
         method = self._methods.get(operation)
         if method is None:
             method = self._methods[operation] = getattr(self.sender, _snake(operation))
