@@ -66,6 +66,26 @@ def test_the_proxy_counts_and_faults_single_item_writes(proxy, proxy_client, dir
     assert item["version"] == {"N": "1"}
 
 
+def test_versioned_changes_go_one_by_one_and_plain_puts_in_batches(
+    proxy, proxy_client, direct_client, tables
+):
+    with Session(proxy_client, table_prefix=tables) as s:
+        for i in range(30):
+            s.put(Counter(pk=f"c{i}"))
+            s.put(Page(pk=f"p{i}"))
+    assert proxy.counts.requests["BatchWriteItem"] == 2  # the 30 plain puts
+    assert proxy.counts.requests["PutItem"] == 30  # versioned: create-only, one by one
+    with Session(proxy_client, table_prefix=tables) as s:
+        pages = [s.get(Page, f"p{i}") for i in range(30)]
+        s.flush()
+        proxy.reset_counts()
+        for page in pages:
+            page.result().body = "changed"  # type: ignore[union-attr]
+    assert proxy.counts.requests["UpdateItem"] == 30
+    assert proxy.counts.requests["BatchWriteItem"] == 0
+    assert {i["version"]["N"] for i in scan_all(direct_client, f"{tables}wpages")} == {"2"}
+
+
 def test_every_conditional_and_versioned_write_ends_exactly_once_under_faults(
     proxy, proxy_client, direct_client, tables
 ):
