@@ -40,7 +40,11 @@ DEFAULT_REQUEST_TIMEOUT = 60.0
 
 
 class Session:
-    """Collects gets, puts and deletes and sends them as batched, concurrent calls.
+    """Collects gets and writes and sends them as batched, concurrent calls.
+
+    Plain puts and deletes are batched; conditional, versioned and update writes go
+    one request each, through the same pool and retry budget. Changed instances are
+    written back as updates of their changed attributes (see `write_back`).
 
     ```python
     with Session(boto3.client("dynamodb")) as session:
