@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,21 +22,22 @@ from _dynamap.core.engine import (
     Unit,
     WriteUnit,
 )
-from _dynamap.core.report import ConditionFailure, FlushReport, Unprocessed
+from _dynamap.core.report import FlushReport
 from _dynamap.core.retry import RetryPolicy
 from _dynamap.errors import (
-    ConditionFailedError,
     DecodeError,
     DynamapError,
-    FlushError,
-    RequestRejectedError,
-    StaleDataError,
-    TableNotFoundError,
-    UnprocessedError,
 )
 from _dynamap.expr.names import render_projection
 from _dynamap.model.model import Model, model_info
 from _dynamap.session.deferred import fail, resolve
+from _dynamap.session.handback import (
+    INTERRUPTED,
+    condition_failure,
+    flush_error,
+    handed_back,
+    resendable,
+)
 from _dynamap.session.state import PendingGet, PendingWrite, UnitOfWork
 from _dynamap.session.writes import WriteBack, plan_writes
 
@@ -137,7 +137,7 @@ class FlushPlan:
         engine, gets = self.engine, self.gets
         self.absorb()
         puts, deletes = self._settle_done()
-        failures = [self._failure(unit) for unit in engine.failed]
+        failures = [condition_failure(u, self.writes[u.ident][1]) for u in engine.failed]
         unfinished = engine.unfinished()
         not_done, unknown = self._split(unfinished)
         report = FlushReport(
@@ -154,7 +154,17 @@ class FlushPlan:
         )
         if engine.fatal is None and not not_done and not unknown and not failures:
             return report
-        error = self._flush_error(not_done, unknown, failures, report)
+        handed = [handed_back(unit, self.writes) for unit in (*not_done, *unknown)]
+        unprocessed, doubtful = handed[: len(not_done)], handed[len(not_done) :]
+        error = flush_error(
+            engine,
+            self.policy,
+            held=len(self.held),
+            report=report,
+            unprocessed=unprocessed,
+            doubtful=doubtful,
+            failures=failures,
+        )
         for unit in unfinished:
             if isinstance(unit, GetUnit):
                 for deferred in gets[unit.ident].readers.values():
@@ -186,16 +196,16 @@ class FlushPlan:
             if ident in done:
                 continue
             unit = self.writes[ident][0]
-            if unit.maybe_applied and not _resendable(unit, write):
+            if unit.maybe_applied and not resendable(unit, write):
                 forget(state, ident)
                 if write.result is not None:
-                    fail(write.result, DynamapError(_INTERRUPTED))
+                    fail(write.result, DynamapError(INTERRUPTED))
                 continue
             newer = state.writes.get(ident)
             if newer is None:
                 state.writes[ident] = write
             elif write.result is not None:  # a write queued since is newer: it wins
-                fail(write.result, DynamapError(_INTERRUPTED))
+                fail(write.result, DynamapError(INTERRUPTED))
         for ident, pending in self.gets.items():
             waiting = {m: d for m, d in pending.readers.items() if not d.done}
             if not waiting:
@@ -259,30 +269,6 @@ class FlushPlan:
             entry.seen = entry.seen_of = None  # changed in place: compare at the next flush
         resolve(write.result, instance)
 
-    def _failure(self, unit: WriteUnit) -> ConditionFailure:
-        """What a write whose condition was false met: the stored item, decoded if it can be."""
-        write = self.writes[unit.ident][1]
-        info, stored = write.info, unit.current
-        current: Any = None
-        if stored is not None:
-            with contextlib.suppress(Exception):  # an item that does not decode: None
-                current = info.codec.decode(stored)
-        stale = False
-        if write.version is not None and info.version is not None:
-            found = (stored or {}).get(info.version.attr, {}).get("N")
-            expected = None if write.expected is None else str(write.expected)
-            stale = stored is None or found != expected
-        return ConditionFailure(
-            unit.kind,
-            unit.table,
-            write.key,
-            write.instance,
-            current,
-            stored,
-            write.condition,
-            stale,
-        )
-
     def _split(self, unfinished: list[Unit]) -> tuple[list[Unit], list[WriteUnit]]:
         """What was certainly not done, and the writes that may have been applied."""
         not_done: list[Unit] = []
@@ -297,147 +283,6 @@ class FlushPlan:
             # If the late request carries this very write, it may land: unknown outcome.
             (unknown if unit.request == late.request else not_done).append(unit)
         return not_done, unknown
-
-    def _handed_back(self, unit: Unit) -> Unprocessed:
-        if isinstance(unit, GetUnit):
-            return Unprocessed("get", unit.table, unit.key)
-        write = self.writes[unit.ident][1]
-        if unit.single:
-            item = unit.request.get("Item")
-        else:
-            item = unit.request["PutRequest"]["Item"] if unit.kind == "put" else None
-        return Unprocessed(
-            unit.kind,
-            unit.table,
-            write.key,
-            item,
-            write.instance,
-            write.condition,
-            write.update,
-            _resendable(unit, write),
-        )
-
-    def _flush_error(
-        self,
-        not_done: list[Unit],
-        unknown: list[WriteUnit],
-        failures: list[ConditionFailure],
-        report: FlushReport,
-    ) -> FlushError:
-        """The error for the flush: a rejection first, then failed conditions, else the rest.
-
-        Whichever class is raised, the error lists all three: `unprocessed`, `unknown`
-        and `failures`.
-        """
-        unprocessed = [self._handed_back(unit) for unit in not_done]
-        doubtful = [self._handed_back(unit) for unit in unknown]
-        counts = (
-            f"{len(unprocessed)} key(s)/item(s) not done, "
-            f"{len(doubtful)} write(s) of unknown outcome, "
-            f"{len(failures)} write(s) whose condition failed"
-        )
-        fatal, request = self.engine.fatal, self.engine.fatal_request
-        if fatal is not None and request is not None:
-            cls = (
-                TableNotFoundError
-                if fatal.code == "ResourceNotFoundException"
-                else RequestRejectedError
-            )
-            tables = request.tables
-            error: FlushError = cls(
-                f"{request.operation} on table {', '.join(map(repr, tables))} was rejected: "
-                f"{fatal.code}: {fatal.message} ({counts})",
-                operation=request.operation,
-                tables=tables,
-                code=fatal.code,
-                unprocessed=unprocessed,
-                unknown=doubtful,
-                failures=failures,
-            )
-            error.__cause__ = fatal
-        elif failures:
-            stale = all(f.stale for f in failures)
-            failed: type[ConditionFailedError] = StaleDataError if stale else ConditionFailedError
-            what = "; ".join(_failed(f) for f in failures[:3])
-            more = f" and {len(failures) - 3} more" if len(failures) > 3 else ""
-            why = self._why()
-            error = failed(
-                f"{counts}: {what}{more}" + (f"; {'; '.join(why)}" if why else ""),
-                unprocessed=unprocessed,
-                unknown=doubtful,
-                failures=failures,
-            )
-        else:
-            error = UnprocessedError(
-                f"{counts}: {'; '.join(self._why())}",
-                unprocessed=unprocessed,
-                unknown=doubtful,
-            )
-        error.report = report
-        return error
-
-    def _why(self) -> list[str]:
-        """Why units were given up on, one clause per reason, for the error message."""
-        engine, policy = self.engine, self.policy
-        reasons: list[str] = []
-        if engine.exhausted:
-            reasons.append(
-                f"{len(engine.exhausted)} used all {policy.max_attempts} attempts "
-                f"(last error: {_errors(engine.exhausted)})"
-            )
-        if engine.expired:
-            never = sum(1 for unit in engine.expired if unit.attempts == 0)
-            tried = [unit for unit in engine.expired if unit.attempts > 0]
-            clause = (
-                f"{len(engine.expired)} were waiting when the {policy.deadline:g}s deadline passed"
-            )
-            if tried:
-                most = max(unit.attempts for unit in tried)
-                clause += f" after at most {most} attempt(s) (last error: {_errors(tried)})"
-            if never:
-                clause += f"; {never} of them were never sent"
-            reasons.append(clause)
-        if engine.abandoned:
-            reasons.append(
-                f"{len(engine.abandoned)} got no answer: their request was still in flight "
-                "when the flush stopped waiting"
-            )
-        if engine.unclear:
-            reasons.append(
-                f"{len(engine.unclear)} conditional or update write(s) got an unclear answer "
-                "and were not sent again (they may have been applied)"
-            )
-        if engine.unsent:
-            reasons.append(f"{len(engine.unsent)} were never sent: no worker became free in time")
-        if self.held:
-            reasons.append(
-                f"{len(self.held)} write(s) held back: a request for the same key, which an "
-                "earlier flush stopped waiting for, may still be in flight"
-            )
-        return reasons
-
-
-_INTERRUPTED = (
-    "this write's flush was interrupted after it was sent without an answer: it may or "
-    "may not have been applied, and is not sent again (read the item to know)"
-)
-
-
-def _resendable(unit: WriteUnit, write: PendingWrite) -> bool:
-    """True for a write that may be sent twice: no condition of its own, no version, and
-    no action that counts (ADD, arithmetic, list_append)."""
-    return write.condition is None and write.version is None and unit.retry_unclear
-
-
-def _failed(failure: ConditionFailure) -> str:
-    state = "stale version" if failure.stale else "condition false"
-    return f"{failure.operation} of {failure.key} in {failure.table!r}: {state}"
-
-
-def _errors(units: list[Unit]) -> str:
-    """The last errors of `units`, most frequent first."""
-    counts = Counter(unit.error or "none" for unit in units)
-    return ", ".join(error for error, _ in counts.most_common(3))
 
 
 def forget(state: UnitOfWork, ident: Ident) -> None:
