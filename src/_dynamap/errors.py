@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 __all__ = [
@@ -13,6 +13,8 @@ __all__ = [
     "ItemTooLargeError",
     "InvalidKeyError",
     "FlushError",
+    "ConditionFailedError",
+    "StaleDataError",
     "UnprocessedError",
     "RequestRejectedError",
     "TableNotFoundError",
@@ -66,9 +68,11 @@ class InvalidKeyError(DynamapError, ValueError):
 class _Writes(Protocol):
     """What `FlushError.resend` needs of a session."""
 
-    def put(self, instance: Any, /) -> None: ...
+    def put(self, instance: Any, /, *, condition: Any = None) -> None: ...
 
-    def delete(self, instance: Any, /) -> None: ...
+    def delete(self, instance: Any, /, *, condition: Any = None) -> None: ...
+
+    def update(self, instance: Any, update: Any, /, *, condition: Any = None) -> Any: ...
 
 
 class FlushError(DynamapError):
@@ -76,14 +80,21 @@ class FlushError(DynamapError):
 
     `unprocessed` lists the gets and writes that were certainly not done; `unknown`
     lists the writes whose outcome is unknown (sent, but no answer came back, so
-    DynamoDB may or may not have applied them). Everything in neither list was done,
-    and read results stay available through `Deferred.result()`. `report` is the
-    FlushReport of the flush. The session no longer tracks the keys of the writes
-    handed back: `resend(session)` queues them again.
+    DynamoDB may or may not have applied them); `failures` lists the conditional
+    writes DynamoDB refused because their condition was false (ConditionFailure:
+    operation, table, key, instance, current). Everything in none of the lists was
+    done, and read results stay available through `Deferred.result()`. `report` is
+    the FlushReport of the flush. The session no longer tracks the keys of the writes
+    handed back: `resend(session)` queues the not-done ones again.
     """
 
     def __init__(
-        self, message: str, *, unprocessed: Sequence[Any] = (), unknown: Sequence[Any] = ()
+        self,
+        message: str,
+        *,
+        unprocessed: Sequence[Any] = (),
+        unknown: Sequence[Any] = (),
+        failures: Sequence[Any] = (),
     ) -> None:
         """Create the error.
 
@@ -95,28 +106,59 @@ class FlushError(DynamapError):
         super().__init__(message)
         self.unprocessed: list[Any] = list(unprocessed)
         self.unknown: list[Any] = list(unknown)
+        self.failures: list[Any] = list(failures)
         self.report: Any = None  # the FlushReport of what was done, set by the session
 
     def resend(self, session: _Writes) -> int:
-        """Queue every write not done or of unknown outcome on `session` again.
+        """Queue the writes not done, and the plain writes of unknown outcome, again.
 
-        Puts and deletes are idempotent, so resending one that was in fact applied is
-        harmless. The writes go with the session's next flush, each with the state of
-        its instance at that flush. Gets are not resent. Returns how many writes.
+        A write in `unprocessed` was certainly not applied: it is queued again as it
+        was (its condition and update actions included). Of the writes in `unknown`,
+        only plain puts and deletes are queued again (they are idempotent, so resending
+        one that was in fact applied is harmless); a conditional, versioned or update
+        write of unknown outcome is not (an increment could count twice, a create-only
+        put would fail against its own first attempt): read the item and decide.
+        Writes by key alone (`update_key`, `delete_key`) have no instance and are not
+        resent. Writes go with the next flush, each with its instance's state at that
+        flush. Gets and condition failures are not resent. Returns how many writes.
 
         Args:
             session: the session to queue the writes on (usually the one that failed).
         """
         count = 0
-        for undone in (*self.unprocessed, *self.unknown):
-            if undone.operation == "put":
-                session.put(undone.instance)
-            elif undone.operation == "delete":
-                session.delete(undone.instance)
-            else:
+        blind = [u for u in self.unknown if getattr(u, "resendable", True)]
+        for undone in (*self.unprocessed, *blind):
+            instance = undone.instance
+            condition = getattr(undone, "condition", None)
+            if instance is None or undone.operation == "get":
                 continue
+            if undone.operation == "put":
+                session.put(instance, condition=condition)
+            elif undone.operation == "delete":
+                session.delete(instance, condition=condition)
+            else:
+                session.update(instance, undone.update, condition=condition)
             count += 1
         return count
+
+
+class ConditionFailedError(FlushError):
+    """A conditional write's condition was false (ConditionalCheckFailed): not applied.
+
+    `failures` lists each such write with `current`, the item as stored when it
+    failed, decoded into the write's model (None if there is no item, or if it does
+    not decode). It is never retried. Every other write of the flush was sent as
+    usual; `unprocessed` and `unknown` list what else was not done.
+    """
+
+
+class StaleDataError(ConditionFailedError):
+    """A versioned write met another version than the one it was loaded with.
+
+    Raised instead of ConditionFailedError when every failed write was versioned and
+    the stored item's version (or its absence) differs from the expected one:
+    another writer got there first. `current` of each failure shows the stored item.
+    """
 
 
 class UnprocessedError(FlushError):
@@ -135,6 +177,7 @@ class RequestRejectedError(FlushError):
         code: str,
         unprocessed: Sequence[Any] = (),
         unknown: Sequence[Any] = (),
+        failures: Sequence[Any] = (),
     ) -> None:
         """Create the error.
 
@@ -145,8 +188,9 @@ class RequestRejectedError(FlushError):
             code: DynamoDB's error code.
             unprocessed: the gets and writes certainly not done.
             unknown: the writes of unknown outcome.
+            failures: the writes whose condition was false.
         """
-        super().__init__(message, unprocessed=unprocessed, unknown=unknown)
+        super().__init__(message, unprocessed=unprocessed, unknown=unknown, failures=failures)
         self.operation: str = operation
         self.tables: list[str] = list(tables)
         self.code: str = code
@@ -171,15 +215,25 @@ class TransportError(Exception):
     NOT_SENT = "ConnectionError"
     NO_ANSWER = "ResponseLost"
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status: int | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         """Create the error.
 
         Args:
             code: the service's error code, or NOT_SENT / NO_ANSWER.
             message: the service's message.
             status: the HTTP status, when an answer came back.
+            details: what else botocore parsed of the error (`Item`, `CancellationReasons`).
         """
         super().__init__(f"{code}: {message}")
         self.code: str = code
         self.message: str = message
         self.status: int | None = status
+        # What else the service answered, as parsed: `Item` (the stored item of a failed
+        # condition with ALL_OLD), `CancellationReasons` (a cancelled transaction).
+        self.details: Mapping[str, Any] = dict(details or {})

@@ -2,7 +2,7 @@
 
 # The implementation lives in the private package `_dynamap` (as pytest's lives in
 # `_pytest`), so that editors completing `dynamap.` offer the public names only.
-from _dynamap.core.report import FlushReport, Unprocessed
+from _dynamap.core.report import ConditionFailure, FlushReport, Unprocessed
 from _dynamap.core.retry import RetryPolicy
 from _dynamap.declare.markers import (
     Attr,
@@ -11,8 +11,10 @@ from _dynamap.declare.markers import (
     LocalIndex,
     PartitionKey,
     SortKey,
+    Version,
 )
 from _dynamap.errors import (
+    ConditionFailedError,
     DecodeError,
     DynamapError,
     EncodeError,
@@ -21,6 +23,7 @@ from _dynamap.errors import (
     ItemTooLargeError,
     ModelDefinitionError,
     RequestRejectedError,
+    StaleDataError,
     TableNotFoundError,
     TransportError,
     UnprocessedError,
@@ -48,6 +51,8 @@ __all__ = [
     "AttrPath",
     "Boto3Transport",
     "Condition",
+    "ConditionFailedError",
+    "ConditionFailure",
     "DecodeError",
     "Deferred",
     "FlushReport",
@@ -73,10 +78,12 @@ __all__ = [
     "RequestRejectedError",
     "SetValue",
     "SortKey",
+    "StaleDataError",
     "TableNotFoundError",
     "UnprocessedError",
     "Update",
     "UpdateOperand",
+    "Version",
     "__version__",
     "create_table_params",
     "from_item",

@@ -7,8 +7,10 @@ answers in shuffled order, and can withhold keys and items or fail calls on cue.
 from __future__ import annotations
 
 import random
+import re
 import threading
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from _dynamap.model.keys import canonical_value
@@ -41,7 +43,50 @@ class FakeDynamo:
                 return self._get(params)
             if operation == "BatchWriteItem":
                 return self._write(params)
+            if operation in ("PutItem", "DeleteItem", "UpdateItem"):
+                return self._single(operation, params)
         raise NotImplementedError(operation)
+
+    # -- single-item writes, with the expression forms dynamap sends -------------------------
+
+    def _single(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        table = params["TableName"]
+        if table not in self.data:
+            raise TransportError("ResourceNotFoundException", "Requested resource not found")
+        body = params.get("Item") or params["Key"]
+        ident = self.ident(table, body)
+        old = self.data[table].get(ident)
+        names: dict[str, str] = dict(params.get("ExpressionAttributeNames") or {})
+        values: dict[str, Any] = dict(params.get("ExpressionAttributeValues") or {})
+        used: set[str] = set()
+        texts = [params.get("ConditionExpression", ""), params.get("UpdateExpression", "")]
+        for token in re.findall(r"[#:][A-Za-z0-9_]+", " ".join(texts)):
+            used.add(token)
+        if set(names) - used or set(values) - used:
+            raise self._reject("Value provided in ExpressionAttributeNames unused in expressions")
+        if "ConditionExpression" in params and not _holds(
+            params["ConditionExpression"], old, names, values
+        ):
+            details = {}
+            if old is not None and params.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
+                details["Item"] = dict(old)
+            raise TransportError(
+                "ConditionalCheckFailedException", "The conditional request failed", 400, details
+            )
+        capacity = {"TableName": table, "CapacityUnits": 1.0}
+        if operation == "PutItem":
+            self.data[table][ident] = dict(params["Item"])
+            return {"ConsumedCapacity": capacity}
+        if operation == "DeleteItem":
+            self.data[table].pop(ident, None)
+            return {"ConsumedCapacity": capacity}
+        new = dict(old) if old is not None else dict(params["Key"])
+        _apply(params["UpdateExpression"], new, names, values)
+        self.data[table][ident] = new
+        answer: dict[str, Any] = {"ConsumedCapacity": capacity}
+        if params.get("ReturnValues") == "ALL_NEW":
+            answer["Attributes"] = dict(new)
+        return answer
 
     def _reject(self, message: str) -> TransportError:
         return TransportError("ValidationException", message, 400)
@@ -103,6 +148,62 @@ class FakeDynamo:
 
     def ops(self, operation: str) -> list[dict[str, Any]]:
         return [p for op, p in self.calls if op == operation]
+
+
+def _name(token: str, names: dict[str, str]) -> str:
+    token = token.strip()
+    if "." in token or "[" in token:
+        raise NotImplementedError(f"nested path {token!r}")
+    return names[token] if token.startswith("#") else token
+
+
+def _holds(
+    expression: str, item: dict[str, Any] | None, names: dict[str, str], values: dict[str, Any]
+) -> bool:
+    """Evaluate a condition made of AND-ed functions and comparisons of top-level paths."""
+    item = item or {}
+    for raw in re.split(r"\s+AND\s+", expression.strip()):
+        term = raw.strip().lstrip("(")
+        while term.count(")") > term.count("("):  # the closing of a group, not of a call
+            term = term[:-1].rstrip()
+        match = re.fullmatch(r"(attribute_exists|attribute_not_exists)\((.+)\)", term)
+        if match:
+            present = _name(match.group(2), names) in item
+            if present != (match.group(1) == "attribute_exists"):
+                return False
+            continue
+        match = re.fullmatch(r"(\S+) (=|<>) (:\w+)", term)
+        if not match:
+            raise NotImplementedError(f"condition {term!r}")
+        stored = item.get(_name(match.group(1), names))
+        if (stored == values[match.group(3)]) != (match.group(2) == "="):
+            return False
+    return True
+
+
+def _apply(
+    expression: str, item: dict[str, Any], names: dict[str, str], values: dict[str, Any]
+) -> None:
+    """Apply SET path = :v, REMOVE path and ADD path :n (numbers) to top-level attributes."""
+    clauses = re.split(r"\b(SET|REMOVE|ADD|DELETE)\b", expression)
+    for keyword, body in zip(clauses[1::2], clauses[2::2], strict=True):
+        for action in (a.strip() for a in body.split(",")):
+            if keyword == "SET":
+                path, value = (p.strip() for p in action.split("="))
+                if not value.startswith(":"):
+                    raise NotImplementedError(f"SET {action!r}")
+                item[_name(path, names)] = values[value]
+            elif keyword == "REMOVE":
+                item.pop(_name(action, names), None)
+            elif keyword == "ADD":
+                path, value = action.split()
+                attr, delta = _name(path, names), values[value]
+                if "N" not in delta:
+                    raise NotImplementedError(f"ADD {action!r}")
+                before = Decimal(item.get(attr, {"N": "0"})["N"])
+                item[attr] = {"N": str(before + Decimal(delta["N"]))}
+            else:
+                raise NotImplementedError(keyword)
 
 
 class FakeClock:

@@ -44,6 +44,7 @@ from tests.support.faults import (
     DUPLICATE_KEYS,
     FORWARD_HEADERS,
     JSON_TYPE,
+    SINGLE_WRITE_OPS,
     TARGET_PREFIX,
     THROUGHPUT,
     THROUGHPUT_MESSAGE,
@@ -248,6 +249,8 @@ class FaultProxy:
             if entries is not None:
                 counter = self.counts.keys if op == "BatchGetItem" else self.counts.items
                 counter[op] += len(entries)
+            elif op in SINGLE_WRITE_OPS:
+                self.counts.items[op] += 1
             digest = hashlib.blake2b(body, digest_size=8).hexdigest()
             self._seen[op, digest] += 1
             occurrence = (plan.seed, op, digest, self._seen[op, digest])

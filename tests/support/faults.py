@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 TARGET_PREFIX = "DynamoDB_20120810."
 BATCH_OPS = frozenset({"BatchGetItem", "BatchWriteItem"})
+# Single-item writes (conditional, versioned, updates): per-request faults apply to them
+# when a plan's ``operations`` include them (``ALL_OPS``); each counts as one item.
+SINGLE_WRITE_OPS = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
+ALL_OPS = BATCH_OPS | SINGLE_WRITE_OPS
 JSON_TYPE = "application/x-amz-json-1.0"
 # Request headers relayed upstream; DynamoDB Local reads the access key and region from
 # Authorization (to pick the table namespace) but never checks the signature.
@@ -136,7 +140,8 @@ _CANNED: dict[type[Fault], Response] = {
 class Counts:
     """What the proxy saw, as Counters (0 when never seen).
 
-    ``requests``, ``keys`` (BatchGetItem keys), ``items`` (BatchWriteItem requests) and
+    ``requests``, ``keys`` (BatchGetItem keys), ``items`` (BatchWriteItem requests, and
+    one per PutItem, UpdateItem and DeleteItem) and
     ``withheld`` are keyed by operation; ``faults`` by Fault.name, plus ``withhold`` (partial
     answers) and ``all_withheld`` (ProvisionedThroughputExceededException answers).
     """

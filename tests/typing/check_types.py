@@ -20,6 +20,8 @@ from dynamap import (
     Attr,
     AttrPath,
     Condition,
+    ConditionFailedError,
+    ConditionFailure,
     Deferred,
     FlushError,
     FlushReport,
@@ -31,8 +33,10 @@ from dynamap import (
     Session,
     SetValue,
     SortKey,
+    StaleDataError,
     Update,
     UpdateOperand,
+    Version,
     create_table_params,
     from_item,
     projection,
@@ -105,9 +109,40 @@ def sessions(client: DynamoDBClient) -> None:
         assert_type(session.flush(), FlushReport)
 
 
+class Doc(Model, table="docs"):
+    pk: Annotated[str, PartitionKey()]
+    body: str = ""
+    visits: int = 0
+    version: Annotated[int, Version()] = 0
+
+
+def writes(session: Session) -> None:
+    user = User(pk="u#1", sk="profile", name="Al")
+    created = User.path(lambda u: u.pk).not_exists()
+    session.put(user, condition=created)
+    session.delete(user, condition=User.path(lambda u: u.status).eq("banned"))
+    session.delete_key(User, "u#1", "profile")
+    doc = Doc(pk="d")
+    visits = Doc.path(lambda d: d.visits).add(1)
+    assert_type(session.update(doc, visits), Deferred[Doc])
+    assert_type(session.update(doc, visits, condition=created), Deferred[Doc])
+    assert_type(session.update_key(Doc, "d", visits, create=False), Deferred[Doc])
+    # Not caught: a condition or update built on another model's paths (here Doc's, for a
+    # User). Condition and Update are not generic over the model; DynamoDB judges them.
+    assert_type(session.update_key(User, ("u#1", "profile"), visits), Deferred[User])
+    session.update(doc, created)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    session.put(user, condition=visits)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    Session(object(), write_back="merge")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
 def failures(session: Session) -> None:
     try:
         session.flush()
+    except StaleDataError as error:
+        assert_type(error.failures, list[Any])
+    except ConditionFailedError as error:
+        failure: ConditionFailure = error.failures[0]
+        assert_type(failure.current, Any)
     except FlushError as error:
         assert_type(error.unknown, list[Any])
         assert_type(error.resend(session), int)

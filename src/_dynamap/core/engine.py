@@ -1,4 +1,8 @@
-"""The flush engine: plans batch requests, reads their answers and decides retries.
+"""The flush engine: plans requests, reads their answers and decides retries.
+
+Gets go in BatchGetItem, plain puts and deletes in BatchWriteItem; conditional,
+versioned and update writes each go as their own PutItem, DeleteItem or UpdateItem,
+through the same pool and on the same retry budget. A failed condition is final.
 
 Pure code with no I/O: a driver asks `next_request(now)` for work, sends it however
 it likes (threads, asyncio), and feeds back `on_response` or `on_error`. Time and
@@ -11,13 +15,25 @@ import heapq
 import itertools
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from _dynamap.core.retry import RetryPolicy, is_retryable, outcome_unknown
+from _dynamap.core.units import (
+    MAX_GET_KEYS,
+    MAX_WRITE_ITEMS,
+    NO_ANSWER,
+    BatchRequest,
+    GetUnit,
+    Ident,
+    KeyOf,
+    Operation,
+    TableRead,
+    Unit,
+    WriteUnit,
+)
 from _dynamap.errors import TransportError
-from _dynamap.expr.names import Projection
 
 __all__ = [
     "BatchRequest",
@@ -27,78 +43,21 @@ __all__ = [
     "WriteUnit",
     "MAX_GET_KEYS",
     "MAX_WRITE_ITEMS",
+    "CONDITION_FAILED",
+    "Ident",
+    "Unit",
 ]
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
 
 log = logging.getLogger("dynamap")
 
-MAX_GET_KEYS = 100
-MAX_WRITE_ITEMS = 25
-
-Ident = tuple[str, tuple[Any, ...]]  # (table name, canonical key)
-KeyOf = Callable[[str, dict[str, Any]], Ident]  # (table, key or item) -> identity
-
-
-NO_ANSWER = "no answer"  # the `error` of units whose request was given up on in flight
-
-
-@dataclass(eq=False, slots=True)
-class GetUnit:
-    """One key to read; `error` is why its last attempt failed."""
-
-    table: str
-    key: dict[str, Any]
-    ident: Ident
-    attempts: int = 0
-    error: str = ""
-
-    kind: Literal["get"] = "get"
-
-
-@dataclass(eq=False, slots=True)
-class WriteUnit:
-    """One put or delete; `request` is its BatchWriteItem form.
-
-    `maybe_applied` is set once an attempt fails in a way that does not tell whether
-    DynamoDB applied it; only a later success clears the doubt (by making it done).
-    """
-
-    table: str
-    request: dict[str, Any]
-    ident: Ident
-    attempts: int = 0
-    error: str = ""
-    maybe_applied: bool = False
-
-    @property
-    def kind(self) -> Literal["put", "delete"]:
-        """ "put" or "delete"."""
-        return "put" if "PutRequest" in self.request else "delete"
-
-
-Unit = GetUnit | WriteUnit
-
-
-@dataclass(frozen=True)
-class TableRead:
-    """How one table is read in this flush: merged projection and consistency."""
-
-    projection: Projection | None
-    consistent: bool
-
-
-@dataclass(eq=False)
-class BatchRequest:
-    """One BatchGetItem or BatchWriteItem call and the units it carries."""
-
-    operation: Literal["BatchGetItem", "BatchWriteItem"]
-    params: dict[str, Any]
-    units: list[Unit]
-    settled: bool = False  # answered, failed or abandoned: a second outcome is ignored
-
-    @property
-    def tables(self) -> list[str]:
-        """The tables this request touches."""
-        return list(self.params["RequestItems"])
+_OPERATIONS: dict[str, Operation] = {
+    "PutItem": "PutItem",
+    "DeleteItem": "DeleteItem",
+    "UpdateItem": "UpdateItem",
+}
+_SINGLE = frozenset(_OPERATIONS)
 
 
 @dataclass
@@ -172,8 +131,11 @@ class FlushEngine:
         self.stats = EngineStats()
         self._gets = _Queue()
         self._writes = _Queue()
+        self._singles = _Queue()
         self._gets.extend(gets)
-        self._writes.extend(writes)
+        writes = list(writes)
+        self._writes.extend(w for w in writes if not w.single)
+        self._singles.extend(w for w in writes if w.single)
         # Items read and not yet taken by the driver (it drains them after each answer,
         # so a large flush never holds every raw item at once).
         self.found: dict[Ident, dict[str, Any]] = {}
@@ -187,6 +149,11 @@ class FlushEngine:
         self.abandoned: list[Unit] = []
         self.rejected: list[Unit] = []
         self.unsent: list[Unit] = []
+        # Single writes whose condition was false (final), and those left of unknown
+        # outcome without a retry: a condition failing after an unclear attempt may have
+        # failed against that very attempt, and an increment must not be sent twice.
+        self.failed: list[WriteUnit] = []
+        self.unclear: list[WriteUnit] = []
         self.fatal: TransportError | None = None
         self.fatal_request: BatchRequest | None = None
         self.stopped = False
@@ -204,11 +171,14 @@ class FlushEngine:
         units = self._gets.take(now, MAX_GET_KEYS)
         if units:
             request = self._get_request(units)
-        else:
-            units = self._writes.take(now, MAX_WRITE_ITEMS)
-            if not units:
-                return None
+        elif units := self._writes.take(now, MAX_WRITE_ITEMS):
             request = self._write_request(units)
+        elif units := self._singles.take(now, 1):
+            unit = units[0]
+            assert isinstance(unit, WriteUnit)
+            request = BatchRequest(_OPERATIONS[unit.single], unit.request, units)
+        else:
+            return None
         for unit in units:
             unit.attempts += 1
             if unit.attempts > 1:
@@ -220,7 +190,7 @@ class FlushEngine:
             request.operation,
             len(units),
             "keys" if request.operation == "BatchGetItem" else "items",
-            len(request.params["RequestItems"]),
+            len(request.tables),
         )
         return request
 
@@ -252,7 +222,8 @@ class FlushEngine:
         """When waiting work becomes ready; None if there is none (or nothing more will go)."""
         if self.fatal is not None or self.stopped:
             return None
-        times = [t for t in (self._gets.next_ready(), self._writes.next_ready()) if t is not None]
+        queues = (self._gets, self._writes, self._singles)
+        times = [t for t in (q.next_ready() for q in queues) if t is not None]
         return min(times) if times else None
 
     @property
@@ -268,14 +239,19 @@ class FlushEngine:
             return
         request.settled = True
         self._in_flight -= 1
-        capacity: list[dict[str, Any]] = response.get("ConsumedCapacity") or []
-        for cap in capacity:
+        capacity: list[dict[str, Any]] | dict[str, Any] = response.get("ConsumedCapacity") or []
+        for cap in [capacity] if isinstance(capacity, dict) else capacity:
             table = cap.get("TableName", "?")
             self.stats.capacity[table] = self.stats.capacity.get(table, 0.0) + float(
                 cap.get("CapacityUnits", 0.0)
             )
         pending = {unit.ident: unit for unit in request.units}
-        if request.operation == "BatchGetItem":
+        if request.operation in _SINGLE:
+            single = request.units[0]
+            assert isinstance(single, WriteUnit)
+            single.answer = response
+            self.written.append(single)
+        elif request.operation == "BatchGetItem":
             unprocessed: dict[str, dict[str, Any]] = response.get("UnprocessedKeys") or {}
             responses: dict[str, list[dict[str, Any]]] = response.get("Responses") or {}
             for table, entry in unprocessed.items():
@@ -308,10 +284,24 @@ class FlushEngine:
             for unit in request.units:
                 if isinstance(unit, WriteUnit):
                     unit.maybe_applied = True
+        if error.code == CONDITION_FAILED and request.operation in _SINGLE:
+            single = request.units[0]
+            assert isinstance(single, WriteUnit)
+            single.error = error.code
+            if single.maybe_applied:  # it may have failed against our own earlier attempt
+                self.unclear.append(single)
+            else:
+                single.current = error.details.get("Item")
+                self.failed.append(single)
+            return
         if is_retryable(error.code, error.status):
             log.debug("%s failed with %s; retrying its units", request.operation, error.code)
             for unit in request.units:
-                self._retry(unit, now, error.code)
+                if isinstance(unit, WriteUnit) and unit.maybe_applied and not unit.retry_unclear:
+                    unit.error = error.code
+                    self.unclear.append(unit)  # an increment must not be sent twice
+                else:
+                    self._retry(unit, now, error.code)
             return
         log.debug("%s failed with %s; stopping the flush", request.operation, error.code)
         if self.fatal is None:
@@ -356,15 +346,28 @@ class FlushEngine:
         elif now + delay >= self.deadline:
             self.expired.append(unit)
         else:
-            queue = self._gets if isinstance(unit, GetUnit) else self._writes
+            if isinstance(unit, GetUnit):
+                queue = self._gets
+            else:
+                queue = self._singles if unit.single else self._writes
             queue.push(unit, now + delay)
 
     def _expire(self) -> None:
-        self.expired.extend(self._gets.drain())
-        self.expired.extend(self._writes.drain())
+        for queue in (self._gets, self._writes, self._singles):
+            self.expired.extend(queue.drain())
 
     def unfinished(self) -> list[Unit]:
-        """Everything not done: given up on, rejected, or never sent."""
-        left = [*self._gets.drain(), *self._writes.drain()]
+        """Everything not done: given up on, rejected, unclear, or never sent.
+
+        Writes whose condition failed are not in it: they are `failed`, and final.
+        """
+        left = [*self._gets.drain(), *self._writes.drain(), *self._singles.drain()]
         (self.unsent if self.fatal is not None or self.stopped else self.expired).extend(left)
-        return [*self.exhausted, *self.expired, *self.abandoned, *self.rejected, *self.unsent]
+        return [
+            *self.exhausted,
+            *self.expired,
+            *self.abandoned,
+            *self.rejected,
+            *self.unclear,
+            *self.unsent,
+        ]

@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["FlushReport", "Unprocessed"]
+__all__ = ["ConditionFailure", "FlushReport", "Unprocessed"]
 
 
 @dataclass(frozen=True)
 class FlushReport:
     """Counts for one flush. `consumed_capacity` maps table name to capacity units.
 
-    `items_not_done` counts the keys and items certainly not done, and `items_unknown`
-    the writes of unknown outcome; both are 0 unless the flush raised (the report is
-    then the error's `report`).
+    `items_not_done` counts the keys and items certainly not done, `items_unknown`
+    the writes of unknown outcome and `items_failed` the writes whose condition was
+    false; all are 0 unless the flush raised (the report is then the error's `report`).
+    `items_written` counts puts and updates done.
 
     Args:
         items_read: items read and found.
@@ -26,6 +27,7 @@ class FlushReport:
         consumed_capacity: capacity units consumed, by table.
         items_not_done: keys and items certainly not done.
         items_unknown: writes sent whose outcome is unknown.
+        items_failed: writes whose condition was false.
     """
 
     items_read: int = 0
@@ -37,6 +39,7 @@ class FlushReport:
     consumed_capacity: dict[str, float] = field(default_factory=dict[str, float])
     items_not_done: int = 0
     items_unknown: int = 0
+    items_failed: int = 0
 
     def __add__(self, other: FlushReport) -> FlushReport:
         capacity = dict(self.consumed_capacity)
@@ -52,26 +55,57 @@ class FlushReport:
             consumed_capacity=capacity,
             items_not_done=self.items_not_done + other.items_not_done,
             items_unknown=self.items_unknown + other.items_unknown,
+            items_failed=self.items_failed + other.items_failed,
         )
 
 
 @dataclass(frozen=True)
 class Unprocessed:
-    """A get, put or delete that a flush did not do, or whose outcome it does not know.
+    """A get or write that a flush did not do, or whose outcome it does not know.
 
     `key` is the primary key in DynamoDB's wire format; `item` is the full item
-    for a put; `instance` is the model instance written, when there is one.
+    for a put; `instance` is the model instance written, when there is one (None for
+    `update_key` and `delete_key`). `condition` and `update` are the write's own
+    condition and update actions, as given. `resendable` is False for writes that
+    must not be sent again blindly when their outcome is unknown (conditional,
+    versioned and update writes): `FlushError.resend` skips those in `unknown`.
 
     Args:
-        operation: "get", "put" or "delete".
+        operation: "get", "put", "delete" or "update".
         table: the table name, prefix included.
         key: the primary key, as DynamoDB's AttributeValues.
         item: the whole item of a put.
-        instance: the model instance of a put or delete.
+        instance: the model instance of the write, if there is one.
+        condition: the write's own condition, as given.
+        update: the write's update actions, as given.
+        resendable: whether `FlushError.resend` may send it again when its outcome is unknown.
     """
 
-    operation: Literal["get", "put", "delete"]
+    operation: Literal["get", "put", "delete", "update"]
     table: str
     key: dict[str, Any]
     item: dict[str, Any] | None = None
     instance: Any = None
+    condition: Any = None
+    update: Any = None
+    resendable: bool = True
+
+
+@dataclass(frozen=True)
+class ConditionFailure:
+    """A conditional write DynamoDB refused: its condition was false. It is final.
+
+    `current` is the item as stored when the write failed, decoded into the write's
+    model (None if there is no such item or it does not decode); `stored` is that
+    item in DynamoDB's wire format. `stale` is True for a versioned write that met
+    another version (or no item) than the one it expected.
+    """
+
+    operation: Literal["put", "delete", "update"]
+    table: str
+    key: dict[str, Any]
+    instance: Any = None
+    current: Any = None
+    stored: dict[str, Any] | None = None
+    condition: Any = None
+    stale: bool = False

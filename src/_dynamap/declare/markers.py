@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Attr", "GlobalIndex", "LocalIndex", "PartitionKey", "SortKey", "IndexProjection"]
+__all__ = [
+    "Attr",
+    "GlobalIndex",
+    "LocalIndex",
+    "PartitionKey",
+    "SortKey",
+    "IndexProjection",
+    "Version",
+]
 
 IndexProjection = Literal["ALL", "KEYS_ONLY"] | Sequence[str]
 """`"ALL"`, `"KEYS_ONLY"`, or a sequence of field names for an INCLUDE projection."""
@@ -35,6 +43,16 @@ class PartitionKey:
 @dataclass(frozen=True)
 class SortKey:
     """Marks the table's sort (range) key: `sk: Annotated[str, SortKey()]`."""
+
+
+@dataclass(frozen=True)
+class Version:
+    """Marks a version number for optimistic locking: `version: Annotated[int, Version()] = 0`.
+
+    Every put, update or delete of a loaded or written instance then carries the
+    condition `version = <as loaded>` and stores `version + 1`; a new instance
+    (never loaded, version 0) is created only if its key is free.
+    """
 
 
 class IndexDeclaration:

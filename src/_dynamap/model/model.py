@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 from typing_extensions import Self
 
 from _dynamap.codec.located import LocatedError
-from _dynamap.codec.modelcodec import ModelCodec, check_nested, codec_for
+from _dynamap.codec.modelcodec import FieldCodec, ModelCodec, check_nested, codec_for
 from _dynamap.codec.size import too_large
 from _dynamap.codec.values import Item
 from _dynamap.declare.annotations import (
@@ -42,6 +42,7 @@ from _dynamap.errors import (
 from _dynamap.expr.names import Projection, render_projection
 from _dynamap.expr.paths import AttrPath, path
 from _dynamap.model.keys import CanonicalKey, KeyAttr, KeyType, canonical_value, describe_key
+from _dynamap.model.version import find_version
 
 __all__ = ["Model", "ModelInfo", "ResolvedIndex", "model_info"]
 
@@ -130,6 +131,7 @@ class ModelInfo:
             k for k in (self.partition_key, self.sort_key) if k is not None
         )
         self.indexes = self._resolve_indexes()
+        self.version: FieldCodec | None = find_version(model, self.codec)  # optimistic locking
 
     # -- keys -------------------------------------------------------------------------------
 

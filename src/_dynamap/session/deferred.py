@@ -1,4 +1,4 @@
-"""`Deferred[M]`: the result of a `session.get`, available after the flush that reads it."""
+"""`Deferred[M]`: the result of a `session.get` or an update, available after its flush."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ M = TypeVar("M")
 
 
 class Deferred(ABC, Generic[M]):
-    """A read that resolves to an instance of `M`, or None when the item does not exist.
+    """A read (or update) that resolves to an instance of `M`, or None when there is no item.
+
+    `session.update` and `session.update_key` return one too: it resolves to the item
+    as stored after the update.
 
     Sessions create them. Their state lives in a subclass, so that editors
     completing a `Deferred` offer only `done` and `result()`.
@@ -31,8 +34,9 @@ class Deferred(ABC, Generic[M]):
     def result(self) -> M | None:
         """The instance, or None if there is no such item.
 
-        Sends the session's pending gets first if this one has not been read yet.
-        Raises the flush error if this key could not be read.
+        Sends the session's pending gets first if this one has not been read yet
+        (for an update: flushes the session). Raises the flush error if this key could
+        not be read or updated.
         """
 
 

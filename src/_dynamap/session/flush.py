@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from _dynamap.codec.values import Item
 from _dynamap.core.engine import (
     BatchRequest,
     FlushEngine,
@@ -24,21 +22,24 @@ from _dynamap.core.engine import (
     Unit,
     WriteUnit,
 )
-from _dynamap.core.report import FlushReport, Unprocessed
+from _dynamap.core.report import FlushReport
 from _dynamap.core.retry import RetryPolicy
 from _dynamap.errors import (
     DecodeError,
     DynamapError,
-    FlushError,
-    RequestRejectedError,
-    TableNotFoundError,
-    UnprocessedError,
 )
 from _dynamap.expr.names import render_projection
-from _dynamap.model.limits import check_item
-from _dynamap.model.model import Model, ModelInfo, model_info
+from _dynamap.model.model import Model, model_info
 from _dynamap.session.deferred import fail, resolve
-from _dynamap.session.state import PendingGet, PendingWrite, UnitOfWork, unchanged_key
+from _dynamap.session.handback import (
+    INTERRUPTED,
+    condition_failure,
+    flush_error,
+    handed_back,
+    resendable,
+)
+from _dynamap.session.state import PendingGet, PendingWrite, UnitOfWork
+from _dynamap.session.writes import WriteBack, plan_writes
 
 __all__ = ["FlushPlan", "forget", "in_flight_writes"]
 
@@ -61,6 +62,7 @@ class FlushPlan:
         rng: random.Random,
         start: float,
         in_flight: Mapping[Ident, WriteUnit] | None = None,
+        write_back: WriteBack = "update",
     ) -> None:
         """Take the session's pending work (encoding every write first).
 
@@ -72,7 +74,7 @@ class FlushPlan:
         self.policy = policy
         # Encode every write before anything is sent, so bad data fails the flush early
         # (and then nothing is taken out of the session).
-        self.writes = plan_writes(state) if include_writes else {}
+        self.writes = plan_writes(state, write_back) if include_writes else {}
         self.gets = dict(state.gets)
         # The queued writes (not write-backs), to put back if the flush is interrupted.
         self.queued = dict(state.writes) if include_writes else {}
@@ -135,6 +137,7 @@ class FlushPlan:
         engine, gets = self.engine, self.gets
         self.absorb()
         puts, deletes = self._settle_done()
+        failures = [condition_failure(u, self.writes[u.ident][1]) for u in engine.failed]
         unfinished = engine.unfinished()
         not_done, unknown = self._split(unfinished)
         report = FlushReport(
@@ -147,34 +150,62 @@ class FlushPlan:
             consumed_capacity=dict(engine.stats.capacity),
             items_not_done=len(not_done),
             items_unknown=len(unknown),
+            items_failed=len(failures),
         )
-        if engine.fatal is None and not not_done and not unknown:
+        if engine.fatal is None and not not_done and not unknown and not failures:
             return report
-        error = self._flush_error(not_done, unknown, report)
+        handed = [handed_back(unit, self.writes) for unit in (*not_done, *unknown)]
+        unprocessed, doubtful = handed[: len(not_done)], handed[len(not_done) :]
+        error = flush_error(
+            engine,
+            self.policy,
+            held=len(self.held),
+            report=report,
+            unprocessed=unprocessed,
+            doubtful=doubtful,
+            failures=failures,
+        )
         for unit in unfinished:
             if isinstance(unit, GetUnit):
                 for deferred in gets[unit.ident].readers.values():
                     fail(deferred, error)
-        for unit in (*not_done, *unknown):
+        for unit in (*not_done, *unknown, *engine.failed):
             if isinstance(unit, WriteUnit):
                 forget(self.state, unit.ident)
+                result = self.writes[unit.ident][1].result
+                if result is not None:
+                    fail(result, error)
         raise error
 
     def restore(self) -> None:
         """After an exception cut the flush short: keep what was done, put back the rest.
 
         No FlushError hands anything back then, so each get and queued write not done
-        (including those of unknown outcome: puts and deletes can be resent) is pending
-        again, for the next flush. Changed instances not written stay changed.
+        (including plain puts and deletes of unknown outcome, which can be resent) is
+        pending again, for the next flush; so is a write whose condition failed. A
+        conditional, versioned or update write that may have been applied is not sent
+        again: its key is forgotten and its deferred fails. Changed instances not
+        written stay changed.
         """
         with contextlib.suppress(Exception):  # a decode failure is the read's own error
             self.absorb()
+        done = {unit.ident for unit in self.engine.written}
         self._settle_done()
         state = self.state
-        done = {unit.ident for unit in self.engine.written}
         for ident, write in self.queued.items():
-            if ident not in done:
-                state.writes.setdefault(ident, write)  # a write queued since is newer
+            if ident in done:
+                continue
+            unit = self.writes[ident][0]
+            if unit.maybe_applied and not resendable(unit, write):
+                forget(state, ident)
+                if write.result is not None:
+                    fail(write.result, DynamapError(INTERRUPTED))
+                continue
+            newer = state.writes.get(ident)
+            if newer is None:
+                state.writes[ident] = write
+            elif write.result is not None:  # a write queued since is newer: it wins
+                fail(write.result, DynamapError(INTERRUPTED))
         for ident, pending in self.gets.items():
             waiting = {m: d for m, d in pending.readers.items() if not d.done}
             if not waiting:
@@ -198,10 +229,45 @@ class FlushPlan:
                 continue
             puts += 1
             write = writes[unit.ident][1]
-            entry = self.state.identity.get((type(write.instance), unit.ident[1]))
-            if entry is not None and entry.instance is write.instance:
+            stored = unit.answer.get("Attributes") if unit.answer else None
+            if write.result is not None and stored is not None:
+                self._refresh(unit.ident, write, stored)
+                continue
+            instance = write.instance
+            entry = self.state.tracked.get(id(instance)) if instance is not None else None
+            if entry is not None and entry.ident == unit.ident and instance is not None:
+                version = write.info.version
+                if version is not None and write.version is not None:
+                    vars(instance)[version.name] = write.version  # advanced now it is done
                 entry.snapshot = write.snapshot
         return puts, deletes
+
+    def _refresh(self, ident: Ident, write: PendingWrite, stored: dict[str, Any]) -> None:
+        """After an update: the instance (or a tracked one, or a new one) as stored now."""
+        state, info = self.state, write.info
+        assert write.result is not None
+        instance = write.instance
+        if instance is None:
+            entry = state.identity.get((info.model, ident[1]))
+            instance = entry.instance if entry is not None else None
+        try:
+            if instance is None:
+                resolve(write.result, state.load(info, ident, stored))
+                return
+            fresh: Model = info.codec.decode(stored)
+        except Exception as exc:  # done, but unreadable as the model: re-read it later
+            forget(state, ident)
+            cause = exc if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
+            error = DecodeError(f"{info.name} item {ident[1]!r} in {ident[0]!r}: {cause}")
+            error.__cause__ = exc
+            fail(write.result, error)
+            return
+        vars(instance).update(vars(fresh))
+        entry = state.tracked.get(id(instance))
+        if entry is not None:
+            entry.snapshot = info.codec.snapshot(instance)
+            entry.seen = entry.seen_of = None  # changed in place: compare at the next flush
+        resolve(write.result, instance)
 
     def _split(self, unfinished: list[Unit]) -> tuple[list[Unit], list[WriteUnit]]:
         """What was certainly not done, and the writes that may have been applied."""
@@ -217,90 +283,6 @@ class FlushPlan:
             # If the late request carries this very write, it may land: unknown outcome.
             (unknown if unit.request == late.request else not_done).append(unit)
         return not_done, unknown
-
-    def _handed_back(self, unit: Unit) -> Unprocessed:
-        if isinstance(unit, GetUnit):
-            return Unprocessed("get", unit.table, unit.key)
-        write = self.writes[unit.ident][1]
-        item = unit.request["PutRequest"]["Item"] if unit.kind == "put" else None
-        return Unprocessed(unit.kind, unit.table, write.key, item, write.instance)
-
-    def _flush_error(
-        self, not_done: list[Unit], unknown: list[WriteUnit], report: FlushReport
-    ) -> FlushError:
-        unprocessed = [self._handed_back(unit) for unit in not_done]
-        doubtful = [self._handed_back(unit) for unit in unknown]
-        counts = (
-            f"{len(unprocessed)} key(s)/item(s) not done, "
-            f"{len(doubtful)} write(s) of unknown outcome"
-        )
-        fatal, request = self.engine.fatal, self.engine.fatal_request
-        if fatal is not None and request is not None:
-            cls = (
-                TableNotFoundError
-                if fatal.code == "ResourceNotFoundException"
-                else RequestRejectedError
-            )
-            tables = request.tables
-            error: FlushError = cls(
-                f"{request.operation} on table {', '.join(map(repr, tables))} was rejected: "
-                f"{fatal.code}: {fatal.message} ({counts})",
-                operation=request.operation,
-                tables=tables,
-                code=fatal.code,
-                unprocessed=unprocessed,
-                unknown=doubtful,
-            )
-            error.__cause__ = fatal
-        else:
-            error = UnprocessedError(
-                f"{counts}: {'; '.join(self._why())}",
-                unprocessed=unprocessed,
-                unknown=doubtful,
-            )
-        error.report = report
-        return error
-
-    def _why(self) -> list[str]:
-        """Why units were given up on, one clause per reason, for the error message."""
-        engine, policy = self.engine, self.policy
-        reasons: list[str] = []
-        if engine.exhausted:
-            reasons.append(
-                f"{len(engine.exhausted)} used all {policy.max_attempts} attempts "
-                f"(last error: {_errors(engine.exhausted)})"
-            )
-        if engine.expired:
-            never = sum(1 for unit in engine.expired if unit.attempts == 0)
-            tried = [unit for unit in engine.expired if unit.attempts > 0]
-            clause = (
-                f"{len(engine.expired)} were waiting when the {policy.deadline:g}s deadline passed"
-            )
-            if tried:
-                most = max(unit.attempts for unit in tried)
-                clause += f" after at most {most} attempt(s) (last error: {_errors(tried)})"
-            if never:
-                clause += f"; {never} of them were never sent"
-            reasons.append(clause)
-        if engine.abandoned:
-            reasons.append(
-                f"{len(engine.abandoned)} got no answer: their request was still in flight "
-                "when the flush stopped waiting"
-            )
-        if engine.unsent:
-            reasons.append(f"{len(engine.unsent)} were never sent: no worker became free in time")
-        if self.held:
-            reasons.append(
-                f"{len(self.held)} write(s) held back: a request for the same key, which an "
-                "earlier flush stopped waiting for, may still be in flight"
-            )
-        return reasons
-
-
-def _errors(units: list[Unit]) -> str:
-    """The last errors of `units`, most frequent first."""
-    counts = Counter(unit.error or "none" for unit in units)
-    return ", ".join(error for error, _ in counts.most_common(3))
 
 
 def forget(state: UnitOfWork, ident: Ident) -> None:
@@ -337,39 +319,3 @@ def plan_reads(state: UnitOfWork, gets: dict[Ident, PendingGet]) -> dict[str, Ta
         too_long = len(projection.expression.encode()) > _MAX_EXPRESSION
         reads[table] = TableRead(None if too_long else projection, consistent[table])
     return reads
-
-
-def plan_writes(state: UnitOfWork) -> dict[Ident, tuple[WriteUnit, PendingWrite]]:
-    """Every queued write and every changed instance, encoded, keyed by identity."""
-    planned: dict[Ident, tuple[WriteUnit, PendingWrite]] = {}
-    for ident, write in state.writes.items():
-        if write.operation == "delete":
-            request: dict[str, Any] = {"DeleteRequest": {"Key": write.key}}
-        else:
-            if write.instance.__dict__ is not write.keyed:  # assigned since put(): recheck
-                unchanged_key(write.info, write.instance, ident)
-            item = _encode(write.info, write.instance, write.key)
-            write.snapshot = write.info.codec.snapshot(write.instance)
-            request = {"PutRequest": {"Item": item}}
-        planned[ident] = (WriteUnit(ident[0], request, ident), write)
-    dirty_by: dict[Ident, str] = {}
-    for entry, snapshot in state.changed():
-        if entry.ident in planned:
-            other = dirty_by.get(entry.ident) or planned[entry.ident][1].info.name
-            raise DynamapError(
-                f"{entry.info.name} and {other} instances of key {entry.ident[1]!r} in "
-                f"table {entry.ident[0]!r} would both be written; put only one of them"
-            )
-        key = unchanged_key(entry.info, entry.instance, entry.ident)
-        item = _encode(entry.info, entry.instance, key)
-        write = PendingWrite("put", entry.instance, entry.info, key, snapshot)
-        unit = WriteUnit(entry.ident[0], {"PutRequest": {"Item": item}}, entry.ident)
-        planned[entry.ident] = (unit, write)
-        dirty_by[entry.ident] = entry.info.name
-    return planned
-
-
-def _encode(info: ModelInfo, instance: Model, key: Item) -> Item:
-    """Encode a write: errors name the model, the field path and the key; keys and
-    index keys are checked against DynamoDB's limits."""
-    return check_item(info, info.encode_item(instance, key), key)

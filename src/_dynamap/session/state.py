@@ -8,20 +8,24 @@ back to be settled (see `flush.py`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from pydantic import ValidationError
 
 from _dynamap.codec.values import Item
 from _dynamap.core.engine import Ident
 from _dynamap.errors import DecodeError, DynamapError, InvalidKeyError, ModelDefinitionError
+from _dynamap.expr.conditions import Condition
+from _dynamap.expr.updates import Update
 from _dynamap.model.keys import CanonicalKey, KeyValue, canonical_value, key_values_by_name
 from _dynamap.model.model import Model, ModelInfo, model_info
 from _dynamap.session.deferred import Cell, Deferred, fail, resolve
+from _dynamap.session.pending import Entry, Operation, PendingGet, PendingWrite, watch
 
 __all__ = [
     "Entry",
+    "Operation",
+    "check_update",
     "PendingGet",
     "PendingWrite",
     "UnitOfWork",
@@ -31,67 +35,6 @@ __all__ = [
 
 M = TypeVar("M", bound=Model)
 Slot = tuple[type[Model], CanonicalKey]  # an identity-map slot: model class and key
-
-
-@dataclass(eq=False, slots=True)
-class Entry:
-    """An instance in the identity map; `snapshot` is its state as last read or written.
-
-    For models whose instances change by assignment alone (see `_watch`), `seen` is
-    the instance's `__dict__` when its state was found equal to the snapshot `seen_of`:
-    while the instance has that very dict and the entry that very snapshot, it is
-    unchanged and not snapshotted again. Both are compared by identity only.
-    """
-
-    instance: Model
-    info: ModelInfo
-    ident: Ident
-    snapshot: tuple[Any, ...] | None
-    seen: object = None
-    seen_of: object = None
-
-
-@dataclass(eq=False, slots=True)
-class PendingGet:
-    """A key to read at the next flush, and the deferred result of each model asking."""
-
-    key: Item
-    consistent: bool
-    readers: dict[type[Model], Deferred[Any]] = field(
-        default_factory=dict[type[Model], "Deferred[Any]"]
-    )
-
-
-@dataclass(eq=False, slots=True)
-class PendingWrite:
-    """A put or delete to send at the next flush.
-
-    `keyed` is the instance's `__dict__` when `key` was taken from it, for models whose
-    assignments replace it: the same dict at flush means the same key, unchecked.
-    """
-
-    operation: Literal["put", "delete"]
-    instance: Model
-    info: ModelInfo
-    key: Item
-    snapshot: tuple[Any, ...] | None = None  # the state being written, once planned
-    keyed: object = None  # compared by identity only
-
-
-# Per model class: (assignment replaces __dict__, and nothing else can change an instance).
-_WATCH: dict[type[Model], tuple[bool, bool]] = {}
-
-
-def _watch(info: ModelInfo) -> tuple[bool, bool]:
-    watch = _WATCH.get(info.model)
-    if watch is None:
-        # pydantic validates an assignment into a new __dict__ and swaps it in, so the
-        # same dict object means no field was assigned. Without validate_assignment it
-        # writes into the dict in place; a frozen model refuses assignment altogether.
-        config = info.model.model_config
-        visible = bool(config.get("validate_assignment") or config.get("frozen"))
-        watch = _WATCH[info.model] = (visible, visible and info.codec.immutable)
-    return watch
 
 
 class UnitOfWork:
@@ -151,7 +94,10 @@ class UnitOfWork:
         if entry is not None:
             return ready(cast(M, entry.instance))
         write = self.writes.get(ident)
-        if write is not None:  # the session's own pending write answers
+        if write is not None and write.operation == "update":
+            if write.result is not None and write.info.model is model:
+                return cast(Deferred[M], write.result)  # the item as the update leaves it
+        elif write is not None:  # the session's own pending write answers
             answer: Deferred[M] = Cell()
             self._answer(answer, info, ident, write)
             return answer
@@ -166,18 +112,73 @@ class UnitOfWork:
             deferred = pending.readers[model] = Cell(flush)
         return deferred
 
-    def put(self, instance: Model) -> None:
+    def put(self, instance: Model, condition: Condition | None = None) -> None:
         """Queue a whole-item put of `instance` and track it in the identity map."""
-        info, ident = self._register_write("put", instance)
+        info, ident = self._register_write("put", instance, condition)
         self.deleted.discard(ident)
         entry = self.identity.get((info.model, ident[1]))
         if entry is None or entry.instance is not instance:
             self._track(Entry(instance, info, ident, entry.snapshot if entry else None))
         self._answer_pending(ident)
 
-    def delete(self, instance: Model) -> None:
+    def delete(self, instance: Model, condition: Condition | None = None) -> None:
         """Queue a delete of `instance`'s key and drop the key from the identity map."""
-        _, ident = self._register_write("delete", instance)
+        _, ident = self._register_write("delete", instance, condition)
+        self._deleted(ident)
+
+    def delete_key(
+        self, model: type[Model], key: tuple[KeyValue, ...], condition: Condition | None
+    ) -> None:
+        """Queue a delete by key alone and drop the key from the identity map."""
+        info = model_info(model)
+        table = self.table(info)
+        wire_key, canonical = info.key_from_values(key)
+        ident = (table, canonical)
+        self._queue(ident, PendingWrite("delete", None, info, wire_key, condition=condition))
+        self._deleted(ident)
+
+    def update(
+        self,
+        instance: Model,
+        update: Update,
+        condition: Condition | None,
+        flush: Callable[[], object] | None,
+    ) -> Deferred[Any]:
+        """Queue an update of `instance`'s item; the deferred resolves to it as stored after."""
+        info, ident = self._register_write("update", instance, condition, update, Cell(flush))
+        entry = self.identity.get((info.model, ident[1]))
+        if entry is None or entry.instance is not instance:
+            self._track(Entry(instance, info, ident, entry.snapshot if entry else None))
+        self.deleted.discard(ident)
+        result = self.writes[ident].result
+        assert result is not None
+        return result
+
+    def update_key(
+        self,
+        model: type[Model],
+        key: tuple[KeyValue, ...],
+        update: Update,
+        condition: Condition | None,
+        *,
+        create: bool,
+        flush: Callable[[], object] | None,
+    ) -> Deferred[Any]:
+        """Queue an update by key alone; the deferred resolves to the item as stored after."""
+        info = model_info(model)
+        table = self.table(info)
+        wire_key, canonical = info.key_from_values(key)
+        ident = (table, canonical)
+        check_update(info, update)
+        write = PendingWrite(
+            "update", None, info, wire_key, condition=condition, update=update, create=create
+        )
+        write.result = Cell(flush)
+        self._queue(ident, write)
+        self.deleted.discard(ident)
+        return write.result
+
+    def _deleted(self, ident: Ident) -> None:
         self.deleted.add(ident)
         for model in self.table_models[ident[0]]:
             entry = self.identity.pop((model, ident[1]), None)
@@ -186,19 +187,47 @@ class UnitOfWork:
         self._answer_pending(ident)
 
     def _register_write(
-        self, operation: Literal["put", "delete"], instance: Model
+        self,
+        operation: Operation,
+        instance: Model,
+        condition: Condition | None = None,
+        update: Update | None = None,
+        result: Deferred[Any] | None = None,
     ) -> tuple[ModelInfo, Ident]:
-        """Queue a write (replacing any earlier one for the key) and return its identity."""
+        """Queue a write (replacing any earlier plain one for the key); return its identity."""
         info = model_info(type(instance))
         table = self.table(info)
         key, canonical = info.key_of(instance)
         tracked = self.tracked.get(id(instance))
         if tracked is not None and tracked.ident[1] != canonical:
             raise key_changed(info, tracked.ident[1], canonical, f"{operation} refused")
+        if update is not None:
+            check_update(info, update)
         ident = (table, canonical)
-        keyed = instance.__dict__ if operation == "put" and _watch(info)[0] else None
-        self.writes[ident] = PendingWrite(operation, instance, info, key, keyed=keyed)
+        keyed = instance.__dict__ if operation != "delete" and watch(info)[0] else None
+        write = PendingWrite(
+            operation, instance, info, key, keyed=keyed, condition=condition, update=update
+        )
+        write.result = result
+        self._queue(ident, write)
         return info, ident
+
+    def _queue(self, ident: Ident, write: PendingWrite) -> None:
+        """Queue `write`; a conditional or update write never replaces another, nor is replaced.
+
+        For each key one write goes per flush; replacing a plain put or delete with a
+        newer one is what the caller asked for, but dropping a condition or an update
+        (an increment) silently would lose it.
+        """
+        earlier = self.writes.get(ident)
+        if earlier is not None and (earlier.special or write.special):
+            raise DynamapError(
+                f"{write.info.name} key {ident[1]!r} in table {ident[0]!r} already has a "
+                f"pending {earlier.operation}; a conditional write or an update cannot "
+                f"replace another write of its key or be replaced: flush first "
+                f"(combine update actions with &)"
+            )
+        self.writes[ident] = write
 
     def _answer_pending(self, ident: Ident) -> None:
         """Settle reads queued for a key the session has just written: they see the write."""
@@ -212,7 +241,7 @@ class UnitOfWork:
         self, deferred: Deferred[Any], info: ModelInfo, ident: Ident, write: PendingWrite
     ) -> None:
         """Settle a read of `info`'s model from the session's pending write of its key."""
-        if write.operation == "delete":
+        if write.operation == "delete" or write.instance is None:
             resolve(deferred, None)
         elif type(write.instance) is info.model:
             resolve(deferred, write.instance)
@@ -228,6 +257,9 @@ class UnitOfWork:
         for pending in self.gets.values():
             for deferred in pending.readers.values():
                 fail(deferred, never)
+        for write in self.writes.values():
+            if write.result is not None:
+                fail(write.result, never)
         self.gets.clear()
         self.writes.clear()
 
@@ -238,7 +270,7 @@ class UnitOfWork:
         instance: Model = info.codec.decode(item)
         snapshot = info.codec.snapshot(instance)
         entry = Entry(instance, info, ident, snapshot)
-        if _watch(info)[1]:
+        if watch(info)[1]:
             entry.seen, entry.seen_of = instance.__dict__, snapshot
         self._track(entry)
         return instance
@@ -278,13 +310,23 @@ class UnitOfWork:
                 continue
             explicit = writes.get(entry.ident)
             if explicit is not None and explicit.instance is entry.instance:
-                continue  # already planned from put()
+                continue  # already planned from put() or update()
             snapshot = entry.info.codec.snapshot(entry.instance)
             if snapshot != entry.snapshot:
                 found.append((entry, snapshot))
-            elif _watch(entry.info)[1]:  # assigned, but equal: skip it from now on
+            elif watch(entry.info)[1]:  # assigned, but equal: skip it from now on
                 entry.seen, entry.seen_of = entry.instance.__dict__, entry.snapshot
         return found
+
+
+def check_update(info: ModelInfo, update: Update) -> None:
+    """Refuse update actions on the version attribute (the session maintains it)."""
+    version = info.version
+    if version is not None and any(a.path.parts[0] == version.attr for a in update.actions):
+        raise DynamapError(
+            f"{info.name}.{version.name} is the Version() field: the session sets it on "
+            f"every write; do not update it yourself"
+        )
 
 
 def unchanged_key(info: ModelInfo, instance: Model, ident: Ident) -> Item:

@@ -17,12 +17,15 @@ from _dynamap.core.retry import RetryPolicy
 from _dynamap.drivers.gcpause import paused_gc
 from _dynamap.drivers.threads import Stragglers, await_stragglers, drive
 from _dynamap.errors import DynamapError
+from _dynamap.expr.conditions import Condition
+from _dynamap.expr.updates import Update
 from _dynamap.model.keys import KeyValue
 from _dynamap.model.model import Model
 from _dynamap.session.deferred import Deferred
 from _dynamap.session.flush import FlushPlan, in_flight_writes
 from _dynamap.session.guard import CallGuard
 from _dynamap.session.state import UnitOfWork
+from _dynamap.session.writes import WriteBack
 from _dynamap.transport.base import Transport
 from _dynamap.transport.boto3 import Boto3Transport
 
@@ -37,7 +40,11 @@ DEFAULT_REQUEST_TIMEOUT = 60.0
 
 
 class Session:
-    """Collects gets, puts and deletes and sends them as batched, concurrent calls.
+    """Collects gets and writes and sends them as batched, concurrent calls.
+
+    Plain puts and deletes are batched; conditional, versioned and update writes go
+    one request each, through the same pool and retry budget. Changed instances are
+    written back as updates of their changed attributes (see `write_back`).
 
     ```python
     with Session(boto3.client("dynamodb")) as session:
@@ -72,6 +79,7 @@ class Session:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         pause_gc: bool = True,
+        write_back: WriteBack = "update",
     ) -> None:
         """Open a session.
 
@@ -85,6 +93,9 @@ class Session:
             clock: a monotonic clock in seconds (fake it in tests).
             sleep: how to wait for a retry (fake it in tests).
             pause_gc: pause the cyclic garbage collector during each flush.
+            write_back: how changed instances are written back: "update" (an UpdateItem
+                of the changed attributes per item) or "put" (whole items, batched 25 to
+                a request; last writer wins; refused for views).
         """
         if transport is None:
             if client is None:
@@ -92,6 +103,9 @@ class Session:
             transport = Boto3Transport(client)
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if write_back not in ("update", "put"):
+            raise ValueError('write_back must be "update" or "put"')
+        self.write_back: WriteBack = write_back
         self.transport: Transport = transport
         self.concurrency: int = concurrency
         self.retry: RetryPolicy = retry or RetryPolicy()
@@ -183,32 +197,105 @@ class Session:
         finally:
             self._guard.leave()
 
-    def put(self, instance: Model) -> None:
+    def put(self, instance: Model, *, condition: Condition | None = None) -> None:
         """Write `instance` (replacing the whole item) at the next flush.
 
         The key is checked now, and cannot change while the instance is tracked
         (to move an item, delete it and put a copy). The item is encoded at flush,
         with every other write, before anything is sent: a value DynamoDB would
-        reject (NaN, an item over 400 KB) fails the flush and sends nothing.
+        reject (NaN, an item over 400 KB) fails the flush and sends nothing. A put
+        with a condition (or of a versioned model) goes as its own PutItem; if the
+        condition is false the flush raises ConditionFailedError.
 
         Args:
             instance: the model instance to store.
+            condition: write only if the stored item meets it, e.g.
+                `User.path(lambda u: u.pk).not_exists()` (create-only).
         """
         self._enter("put")
         try:
-            self._state.put(instance)
+            self._state.put(instance, condition)
         finally:
             self._guard.leave()
 
-    def delete(self, instance: Model) -> None:
+    def delete(self, instance: Model, *, condition: Condition | None = None) -> None:
         """Delete the item with `instance`'s key at the next flush.
 
         Args:
             instance: the model instance whose item to delete.
+            condition: delete only if the stored item meets it.
         """
         self._enter("delete")
         try:
-            self._state.delete(instance)
+            self._state.delete(instance, condition)
+        finally:
+            self._guard.leave()
+
+    def delete_key(
+        self, model: type[Model], /, *key: KeyValue, condition: Condition | None = None
+    ) -> None:
+        """Delete the item of `model` with this key at the next flush, without an instance.
+
+        Args:
+            model: the model class whose table holds the item.
+            *key: the partition key value, then the sort key value if the table has one.
+            condition: delete only if the stored item meets it.
+        """
+        self._enter("delete_key")
+        try:
+            self._state.delete_key(model, key, condition)
+        finally:
+            self._guard.leave()
+
+    def update(
+        self, instance: M, update: Update, /, *, condition: Condition | None = None
+    ) -> Deferred[M]:
+        """Apply update actions to `instance`'s item at the next flush, as one UpdateItem.
+
+        Returns a deferred of the instance as stored afterwards: at the flush the
+        instance and its snapshot are refreshed from the item DynamoDB returns
+        (`ReturnValues=ALL_NEW`). Unsaved changes of the instance go in the same
+        request. `result()` before the flush flushes the session.
+
+        Args:
+            instance: a model instance (its key says which item).
+            update: the actions, e.g. `User.path(lambda u: u.visits).add(1)`; combine with &.
+            condition: apply only if the stored item meets it.
+        """
+        self._enter("update")
+        try:
+            return self._state.update(instance, update, condition, self._flush_for_result)
+        finally:
+            self._guard.leave()
+
+    def update_key(
+        self,
+        model: type[M],
+        key: KeyValue | tuple[KeyValue, ...],
+        update: Update,
+        /,
+        *,
+        condition: Condition | None = None,
+        create: bool = True,
+    ) -> Deferred[M]:
+        """Apply update actions to the item with this key at the next flush, without reading it.
+
+        Returns a deferred of the item as stored afterwards (tracked like a loaded one).
+
+        Args:
+            model: the model class whose table holds the item.
+            key: the partition key value, or a (partition, sort) tuple.
+            update: the actions, e.g. `User.path(lambda u: u.visits).add(1)`; combine with &.
+            condition: apply only if the stored item meets it.
+            create: False to refuse creating the item (adds attribute_exists on the
+                partition key; a missing item raises ConditionFailedError); True upserts.
+        """
+        values = key if isinstance(key, tuple) else (key,)
+        self._enter("update_key")
+        try:
+            return self._state.update_key(
+                model, values, update, condition, create=create, flush=self._flush_for_result
+            )
         finally:
             self._guard.leave()
 
@@ -258,6 +345,9 @@ class Session:
         finally:
             self._guard.leave()
 
+    def _flush_for_result(self) -> None:
+        self.flush()
+
     def _flush_gets(self) -> None:
         self._enter("flush (from Deferred.result)")
         try:
@@ -278,6 +368,7 @@ class Session:
                 rng=self._rng,
                 start=self._clock(),
                 in_flight=in_flight_writes(self._stragglers.values()) if include_writes else None,
+                write_back=self.write_back,
             )
             if plan.empty:
                 return FlushReport()

@@ -118,8 +118,9 @@ def transport_error(exc: Exception) -> TransportError | None:
         response: dict[str, Any] = dict(exc.response)
         error: dict[str, Any] = response.get("Error", {})
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        details = {k: v for k, v in response.items() if k not in ("Error", "ResponseMetadata")}
         return TransportError(
-            str(error.get("Code", "Unknown")), str(error.get("Message", exc)), status
+            str(error.get("Code", "Unknown")), str(error.get("Message", exc)), status, details
         )
     if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError)):
         return TransportError(TransportError.NOT_SENT, str(exc))

@@ -307,3 +307,60 @@ def test_a_withdrawn_request_was_never_sent():
     assert e.idle and e.abandoned == []
     (left,) = e.unfinished()
     assert left.attempts == 0 and not left.maybe_applied  # type: ignore[union-attr]
+
+
+# -- single-item writes -------------------------------------------------------------------------
+
+
+def single_unit(pk: str, *, retry_unclear: bool = True) -> WriteUnit:
+    key = {"pk": {"S": pk}}
+    params = {"TableName": "a", "Key": key, "UpdateExpression": "ADD n :v0"}
+    unit = WriteUnit("a", params, key_of("a", key), single="UpdateItem")
+    unit.retry_unclear = retry_unclear
+    return unit
+
+
+def test_single_writes_go_one_per_request_after_the_batches():
+    e = engine(writes=[single_unit("s1"), put_unit("a", "p1"), single_unit("s2")])
+    requests = drain(e)
+    assert [r.operation for r in requests] == ["BatchWriteItem", "UpdateItem", "UpdateItem"]
+    assert requests[1].tables == ["a"] and len(requests[1].units) == 1
+    e.on_response(requests[1], {"ConsumedCapacity": {"TableName": "a", "CapacityUnits": 1.0}}, 0)
+    assert e.stats.capacity == {"a": 1.0}  # a single write's capacity is one dict, not a list
+    assert e.written == [requests[1].units[0]]
+
+
+def test_a_failed_condition_is_final_and_keeps_the_stored_item():
+    e = engine(writes=[single_unit("s")])
+    (request,) = drain(e)
+    stored = {"pk": {"S": "s"}, "n": {"N": "4"}}
+    failed = TransportError("ConditionalCheckFailedException", "no", 400, {"Item": stored})
+    e.on_error(request, failed, 0.0)
+    assert e.failed == request.units and e.failed[0].current == stored
+    assert e.next_wakeup() is None and e.unfinished() == []  # never retried
+
+
+def test_a_failed_condition_after_an_unclear_attempt_is_of_unknown_outcome():
+    e = engine(writes=[single_unit("s")])
+    (request,) = drain(e)
+    e.on_error(request, TransportError(TransportError.NO_ANSWER, "lost"), 0.0)
+    (retry,) = drain(e, 10.0)
+    e.on_error(retry, TransportError("ConditionalCheckFailedException", "no", 400), 10.0)
+    assert e.failed == [] and e.unclear == retry.units  # it may have failed against itself
+    assert e.unfinished() == retry.units and retry.units[0].maybe_applied
+
+
+@pytest.mark.parametrize("code", [TransportError.NO_ANSWER, "InternalServerError"])
+def test_an_increment_is_never_sent_twice(code: str):
+    e = engine(writes=[single_unit("s", retry_unclear=False)])
+    (request,) = drain(e)
+    e.on_error(request, TransportError(code, "?", 500), 0.0)
+    assert e.unclear == request.units and drain(e, 10.0) == []
+
+
+def test_a_throttled_increment_is_retried():
+    e = engine(writes=[single_unit("s", retry_unclear=False)])
+    (request,) = drain(e)
+    e.on_error(request, TransportError("ThrottlingException", "slow", 400), 0.0)
+    (retry,) = drain(e, 10.0)
+    assert retry.operation == "UpdateItem" and retry.units == request.units

@@ -133,10 +133,13 @@ def test_changed_instances_are_written_back_and_unchanged_are_not():
         changed = users[1].result()
         assert changed is not None
         changed.name = "renamed"
-    (write,) = fake.ops("BatchWriteItem")[writes_before:]
-    assert write["RequestItems"] == {
-        "users": [{"PutRequest": {"Item": {**fake.data["users"][("u1", "p")]}}}]
-    }
+    assert fake.ops("BatchWriteItem")[writes_before:] == []
+    (write,) = fake.ops("UpdateItem")  # only the changed attribute, and only if still stored
+    assert write["Key"] == {"pk": {"S": "u1"}, "sk": {"S": "p"}}
+    assert write["UpdateExpression"] == "SET #name = :v0"
+    assert write["ConditionExpression"] == "attribute_exists(pk)"
+    assert write["ExpressionAttributeNames"] == {"#name": "name"}
+    assert write["ExpressionAttributeValues"] == {":v0": {"S": "renamed"}}
     assert fake.data["users"][("u1", "p")]["name"] == {"S": "renamed"}
     # A second flush with nothing changed sends nothing.
     with session(fake) as s:

@@ -100,6 +100,21 @@ def test_botocore_errors_say_whether_the_request_may_have_been_applied(exc, code
     assert (error.code, error.status) == (code, status)
 
 
+def test_what_else_botocore_parsed_is_kept_in_details():
+    item = {"pk": {"S": "a"}}
+    reasons = [{"Code": "None"}, {"Code": "ConditionalCheckFailed", "Item": item}]
+    response: Any = {
+        "Error": {"Code": "TransactionCanceledException", "Message": "m"},
+        "ResponseMetadata": {"HTTPStatusCode": 400},
+        "CancellationReasons": reasons,
+        "Item": item,
+    }
+    error = transport_error(ClientError(response, "PutItem"))
+    assert error is not None
+    assert dict(error.details) == {"CancellationReasons": reasons, "Item": item}
+    assert transport_error(client_error("ThrottlingException", 400)).details == {}  # type: ignore[union-attr]
+
+
 def test_unknown_exceptions_are_left_to_the_driver():
     assert transport_error(RuntimeError("x")) is None
 
