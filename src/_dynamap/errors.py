@@ -134,8 +134,9 @@ class FlushError(DynamapError):
                 continue
             if undone.operation == "put":
                 session.put(instance, condition=condition)
-            elif undone.operation == "delete":
-                session.delete(instance, condition=condition)
+            elif undone.operation == "delete":  # by the key it was made for
+                again = getattr(undone, "resend_as", None)
+                session.delete(instance if again is None else again, condition=condition)
             else:
                 session.update(instance, undone.update, condition=condition)
             count += 1

@@ -79,6 +79,8 @@ class Unprocessed:
         condition: the write's own condition, as given.
         update: the write's update actions, as given.
         resendable: whether `FlushError.resend` may send it again when its outcome is unknown.
+        resend_as: for a delete, a copy of the instance holding the key it was made for
+            (the instance's own key may have changed since): what `resend` deletes.
     """
 
     operation: Literal["get", "put", "delete", "update"]
@@ -89,6 +91,7 @@ class Unprocessed:
     condition: Any = None
     update: Any = None
     resendable: bool = True
+    resend_as: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -289,7 +289,9 @@ def forget(state: UnitOfWork, ident: Ident) -> None:
     """Stop tracking the key `ident`: no instance of any model, and not deleted."""
     state.deleted.discard(ident)
     for model in state.table_models.get(ident[0], ()):
-        state.identity.pop((model, ident[1]), None)
+        entry = state.identity.pop((model, ident[1]), None)
+        if entry is not None:  # untracked for every call (expunge, put under a new key)
+            state.tracked.pop(id(entry.instance), None)
 
 
 def in_flight_writes(requests: Iterable[BatchRequest]) -> dict[Ident, WriteUnit]:

@@ -60,6 +60,9 @@ def handed_back(unit: Unit, writes: Mapping[Ident, tuple[WriteUnit, PendingWrite
         item = unit.request.get("Item")
     else:
         item = unit.request["PutRequest"]["Item"] if unit.kind == "put" else None
+    again = None
+    if unit.kind == "delete" and write.instance is not None and write.key_values is not None:
+        again = write.instance.model_copy(update=write.key_values)
     return Unprocessed(
         unit.kind,
         unit.table,
@@ -69,6 +72,7 @@ def handed_back(unit: Unit, writes: Mapping[Ident, tuple[WriteUnit, PendingWrite
         write.condition,
         write.update,
         resendable(unit, write),
+        again,
     )
 
 

@@ -73,6 +73,7 @@ class PendingWrite:
     version: int | None = None
     expected: int | None = None  # the version it expects to find; None: create-only
     write_back: bool = False
+    key_values: dict[str, Any] | None = None  # a delete's key fields, as when queued
 
     @property
     def special(self) -> bool:

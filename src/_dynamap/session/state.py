@@ -116,6 +116,7 @@ class UnitOfWork:
         """Queue a whole-item put of `instance` and track it in the identity map."""
         info, ident = self._register_write("put", instance, condition)
         self.deleted.discard(ident)
+        self._drop_other_models(info.model, ident)
         entry = self.identity.get((info.model, ident[1]))
         if entry is None or entry.instance is not instance:
             self._track(Entry(instance, info, ident, entry.snapshot if entry else None))
@@ -186,6 +187,25 @@ class UnitOfWork:
                 del self.tracked[id(entry.instance)]
         self._answer_pending(ident)
 
+    def _drop_other_models(self, model: type[Model], ident: Ident) -> None:
+        """Untrack the unchanged instances of other models of a key that is being put.
+
+        Their state is no longer what the session writes: a get would return it, and a
+        later write-back would undo the put. A changed one stays, so that the flush
+        refuses the two writes instead of choosing one silently.
+        """
+        for other in self.table_models[ident[0]]:
+            if other is model:
+                continue
+            entry = self.identity.get((other, ident[1]))
+            if entry is None or (
+                entry.snapshot is not None
+                and entry.info.codec.snapshot(entry.instance) != entry.snapshot
+            ):
+                continue
+            del self.identity[(other, ident[1])]
+            self.tracked.pop(id(entry.instance), None)
+
     def _register_write(
         self,
         operation: Operation,
@@ -209,6 +229,8 @@ class UnitOfWork:
             operation, instance, info, key, keyed=keyed, condition=condition, update=update
         )
         write.result = result
+        if operation == "delete":  # to resend it by this key, whatever the instance holds then
+            write.key_values = {k.name: instance.__dict__[k.name] for k in info.key_attrs}
         self._queue(ident, write)
         return info, ident
 

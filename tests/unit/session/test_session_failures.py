@@ -507,3 +507,46 @@ def test_requests_that_never_left_the_queue_are_not_done_not_unknown():
     fake.gate.set()
     s.close()
     assert sorted(k[0] for k in fake.data["orders"]) == sorted(f"a{i}" for i in range(50))
+
+
+def test_an_instance_forgotten_after_a_failed_write_is_untracked_for_every_call():
+    # Review: the session forgot the key but kept the instance in its by-instance map, so
+    # expunge() raised a raw KeyError and put() of a re-keyed copy was refused.
+    fake = make()
+    seed_users(fake, 1)
+    s = session(fake)
+    loaded = s.get(User, "u0", "p").result()
+    assert loaded is not None
+    loaded.name = "renamed"
+    fresh = User(pk="u5", sk="p", name="new")
+    s.put(fresh)
+    fake.errors = [rejected()]
+    with pytest.raises(RequestRejectedError) as info:
+        s.flush()
+    assert {id(u.instance) for u in info.value.unprocessed} == {id(loaded), id(fresh)}
+    s.expunge(loaded)  # no longer tracked: left alone
+    fresh.pk = "u6"  # not tracked under u5 any more: may be put under its new key
+    s.put(fresh)
+    s.flush()
+    assert names(fake) == {"u0": "name0", "u6": "new"}
+
+
+def test_resending_a_failed_delete_deletes_the_key_it_was_made_for():
+    # Review: resend() deleted by the instance's current key; an instance reused (its key
+    # reassigned) after its delete made resend() delete another item and keep this one.
+    fake = make()
+    seed_users(fake, 2)
+    s = session(fake)
+    user = s.get(User, "u0", "p").result()
+    assert user is not None
+    s.delete(user)
+    user.pk = "u1"  # the instance is reused after the delete was queued ...
+    fake.errors = [rejected()]
+    with pytest.raises(RequestRejectedError) as info:
+        s.flush()
+    (undone,) = info.value.unprocessed
+    assert undone.key == {"pk": {"S": "u0"}, "sk": {"S": "p"}}
+    assert undone.instance is user
+    assert info.value.resend(s) == 1
+    s.flush()
+    assert names(fake) == {"u1": "name1"}

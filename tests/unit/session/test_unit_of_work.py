@@ -265,3 +265,36 @@ def test_an_entry_whose_snapshot_is_replaced_is_compared_again():
     assert state.changed() == []
     entry.snapshot = ("an older state",)
     assert [e.instance for e, _ in state.changed()] == [user]
+
+
+def test_a_put_of_a_view_does_not_leave_a_stale_full_instance_to_overwrite_it():
+    # Review: the full instance loaded before stayed tracked with its old state; a get
+    # returned it, and its next write-back silently undid the view's put.
+    fake = make()
+    seed_users(fake, 1)
+    s = session(fake)
+    full = s.get(User, "u0", "p").result()
+    assert full is not None
+    s.put(UserName(pk="u0", sk="p", name="new"))
+    again = s.get(User, "u0", "p").result()
+    assert again is not None and again is not full and again.name == "new"
+    s.flush()
+    full.status = "edited after it was replaced"  # no longer tracked: not written back
+    s.flush()
+    assert fake.data["users"][("u0", "p")]["name"] == {"S": "new"}
+    reread = s.get(User, "u0", "p").result()
+    assert reread is not None and reread.name == "new"
+
+
+def test_a_put_of_a_view_over_a_changed_full_instance_is_refused_at_flush():
+    fake = make()
+    seed_users(fake, 1)
+    s = session(fake)
+    full = s.get(User, "u0", "p").result()
+    assert full is not None
+    full.status = "changed"
+    s.put(UserName(pk="u0", sk="p", name="new"))
+    sent = len(fake.calls)
+    with pytest.raises(DynamapError, match="would both be written"):
+        s.flush()  # not a silent choice between the two
+    assert len(fake.calls) == sent
