@@ -65,7 +65,8 @@ def handed_back(unit: Unit, writes: Mapping[Ident, tuple[WriteUnit, PendingWrite
     condition = write.condition
     if write.write_back and unit.kind == "update":
         # Resent as `session.update`, it must still not recreate a deleted item.
-        condition = Function("attribute_exists", AttrPath(write.info.key_attrs[0].attr))
+        partition_key: AttrPath[Any] = AttrPath(write.info.key_attrs[0].attr)
+        condition = Function("attribute_exists", partition_key)
     again = None
     if unit.kind == "delete" and write.instance is not None and write.key_values is not None:
         again = write.instance.model_copy(update=write.key_values)

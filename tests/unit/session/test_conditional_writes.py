@@ -247,3 +247,28 @@ def test_resent_write_back_sends_the_instance_as_it_is_at_the_next_flush():
     s.flush()
     assert c.label == "z"
     assert fake.data["counters"][("a",)]["label"] == {"S": "z"}
+
+
+def test_interrupted_versioned_write_back_is_not_resent_with_a_stale_expectation():
+    fake = make()
+    with session(fake) as s:
+        s.put(Page(pk="a", body="x"))
+    s = session(fake)
+    loaded = s.get(Page, "a")
+    s.flush()
+    page = loaded.result()
+    assert page is not None
+    page.body = "y"
+    send = fake.call
+
+    def applied_then_interrupted(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        fake.call = send  # type: ignore[method-assign]
+        send(operation, params)  # applied, but the answer never comes
+        raise KeyboardInterrupt
+
+    fake.call = applied_then_interrupted  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        s.flush()
+    s.flush()  # the key is forgotten, as for a queued versioned write: nothing resent
+    assert len(fake.ops("UpdateItem")) == 1
+    assert fake.data["pages"][("a",)]["version"] == {"N": "2"}
