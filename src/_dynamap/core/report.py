@@ -66,7 +66,9 @@ class Unprocessed:
     `key` is the primary key in DynamoDB's wire format; `item` is the full item
     for a put; `instance` is the model instance written, when there is one (None for
     `update_key` and `delete_key`). `condition` and `update` are the write's own
-    condition and update actions, as given. `resendable` is False for writes that
+    condition and update actions, as given (a changed instance's write-back has
+    `attribute_exists` of the partition key: resent, it must not recreate a deleted
+    item). `resendable` is False for writes that
     must not be sent again blindly when their outcome is unknown (conditional,
     versioned and update writes): `FlushError.resend` skips those in `unknown`.
 

@@ -184,14 +184,19 @@ class FlushPlan:
         (including plain puts and deletes of unknown outcome, which can be resent) is
         pending again, for the next flush; so is a write whose condition failed. A
         conditional, versioned or update write that may have been applied is not sent
-        again: its key is forgotten and its deferred fails. Changed instances not
-        written stay changed.
+        again: its key is forgotten and its deferred fails; so is the key of a versioned
+        write-back. Other changed instances not written stay changed.
         """
         with contextlib.suppress(Exception):  # a decode failure is the read's own error
             self.absorb()
         done = {unit.ident for unit in self.engine.written}
         self._settle_done()
         state = self.state
+        for ident, (unit, write) in self.writes.items():
+            # A versioned write-back that may have landed would expect a stale version.
+            maybe = unit.maybe_applied and ident not in done
+            if write.write_back and maybe and not resendable(unit, write):
+                forget(state, ident)
         for ident, write in self.queued.items():
             if ident in done:
                 continue

@@ -22,6 +22,8 @@ from _dynamap.errors import (
     TableNotFoundError,
     UnprocessedError,
 )
+from _dynamap.expr.conditions import Function
+from _dynamap.expr.paths import AttrPath
 from _dynamap.session.state import PendingWrite
 
 __all__ = ["INTERRUPTED", "condition_failure", "flush_error", "handed_back", "resendable"]
@@ -60,6 +62,11 @@ def handed_back(unit: Unit, writes: Mapping[Ident, tuple[WriteUnit, PendingWrite
         item = unit.request.get("Item")
     else:
         item = unit.request["PutRequest"]["Item"] if unit.kind == "put" else None
+    condition = write.condition
+    if write.write_back and unit.kind == "update":
+        # Resent as `session.update`, it must still not recreate a deleted item.
+        partition_key: AttrPath[Any] = AttrPath(write.info.key_attrs[0].attr)
+        condition = Function("attribute_exists", partition_key)
     again = None
     if unit.kind == "delete" and write.instance is not None and write.key_values is not None:
         again = write.instance.model_copy(update=write.key_values)
@@ -69,7 +76,7 @@ def handed_back(unit: Unit, writes: Mapping[Ident, tuple[WriteUnit, PendingWrite
         write.key,
         item,
         write.instance,
-        write.condition,
+        condition,
         write.update,
         resendable(unit, write),
         again,
