@@ -74,6 +74,8 @@ class _Writes(Protocol):
 
     def update(self, instance: Any, update: Any, /, *, condition: Any = None) -> Any: ...
 
+    def _retrack(self, instance: Any, baseline: Any, /) -> None: ...
+
 
 class FlushError(DynamapError):
     """A flush could not finish everything; it hands back what it did not do.
@@ -132,7 +134,10 @@ class FlushError(DynamapError):
             condition = getattr(undone, "condition", None)
             if instance is None or undone.operation == "get":
                 continue
-            if undone.operation == "put":
+            baseline = getattr(undone, "baseline", None)
+            if baseline is not None:  # a write-back: of the instance as it is at that flush
+                session._retrack(instance, baseline)  # pyright: ignore[reportPrivateUsage]
+            elif undone.operation == "put":
                 session.put(instance, condition=condition)
             elif undone.operation == "delete":  # by the key it was made for
                 again = getattr(undone, "resend_as", None)

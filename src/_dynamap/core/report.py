@@ -83,6 +83,9 @@ class Unprocessed:
         resendable: whether `FlushError.resend` may send it again when its outcome is unknown.
         resend_as: for a delete, a copy of the instance holding the key it was made for
             (the instance's own key may have changed since): what `resend` deletes.
+        baseline: for a write-back, the instance's last known stored state: `resend`
+            tracks the instance with it again, so the next flush writes back the
+            instance's state at that flush, not the values of the failed one.
     """
 
     operation: Literal["get", "put", "delete", "update"]
@@ -94,6 +97,7 @@ class Unprocessed:
     update: Any = None
     resendable: bool = True
     resend_as: Any = field(default=None, repr=False, compare=False)
+    baseline: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

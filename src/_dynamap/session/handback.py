@@ -80,6 +80,7 @@ def handed_back(unit: Unit, writes: Mapping[Ident, tuple[WriteUnit, PendingWrite
         write.update,
         resendable(unit, write),
         again,
+        write.baseline if write.write_back else None,
     )
 
 

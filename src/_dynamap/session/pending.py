@@ -74,6 +74,7 @@ class PendingWrite:
     expected: int | None = None  # the version it expects to find; None: create-only
     write_back: bool = False
     key_values: dict[str, Any] | None = None  # a delete's key fields, as when queued
+    baseline: tuple[Any, ...] | None = None  # a write-back's last known stored state
 
     @property
     def special(self) -> bool:

@@ -305,6 +305,30 @@ class UnitOfWork:
         self.identity[slot] = entry
         self.tracked[id(entry.instance)] = entry
 
+    def retrack(self, instance: Model, baseline: tuple[Any, ...]) -> None:
+        """Track `instance` again as changed from `baseline` (a write-back handed back).
+
+        The next flush writes back what differs between `baseline`, the state last
+        known to be stored, and the instance's state then.
+        """
+        info = model_info(type(instance))
+        table = self.table(info)
+        ident = (table, info.key_of(instance)[1])
+        current = self.identity.get((info.model, ident[1]))
+        if (
+            current is not None
+            and current.instance is not instance
+            and current.snapshot is not None
+            and info.codec.snapshot(current.instance) != current.snapshot
+        ):
+            # An unchanged instance loaded since gives way, as to a put; a changed one
+            # would be a second write of the key: the caller must choose.
+            raise DynamapError(
+                f"{info.name} {ident[1]!r} in {table!r}: another instance of this key is "
+                f"tracked and changed; resend refused, make the change on one of them"
+            )
+        self._track(Entry(instance, info, ident, baseline))
+
     def expunge(self, instance: Model) -> None:
         """Stop tracking `instance` (if tracked); its queued explicit write stays queued."""
         entry = self.tracked.pop(id(instance), None)

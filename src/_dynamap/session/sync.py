@@ -299,6 +299,14 @@ class Session:
         finally:
             self._guard.leave()
 
+    def _retrack(self, instance: Model, baseline: tuple[Any, ...], /) -> None:
+        # For FlushError.resend: a write-back handed back is tracked again, as changed.
+        self._enter("resend")
+        try:
+            self._state.retrack(instance, baseline)
+        finally:
+            self._guard.leave()
+
     def expunge(self, instance: Model) -> None:
         """Stop tracking `instance`: its changes are no longer written back.
 

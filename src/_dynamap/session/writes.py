@@ -120,6 +120,7 @@ def _write_back(
             )
         return WriteUnit(ident[0], {"PutRequest": {"Item": item}}, ident), write
     assert entry.snapshot is not None
+    write.baseline = entry.snapshot  # what `FlushError.resend` tracks the instance with again
     write.operation = "update"
     actions = _diff_actions(info, entry.snapshot, snapshot, item)
     write.update = Update(actions)  # what `FlushError.resend` sends again if not done

@@ -234,11 +234,6 @@ def test_resent_write_back_does_not_recreate_an_item_deleted_meanwhile():
     assert fake.data["counters"] == {}  # no fragment {pk, label}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resend of a write-back sends the values encoded at the failed flush, and the "
-    "update's result then overwrites the instance's newer change: lost silently",
-)
 def test_resent_write_back_sends_the_instance_as_it_is_at_the_next_flush():
     fake = make()
     s, c, error = _write_back_not_done(fake)
@@ -247,6 +242,18 @@ def test_resent_write_back_sends_the_instance_as_it_is_at_the_next_flush():
     s.flush()
     assert c.label == "z"
     assert fake.data["counters"][("a",)]["label"] == {"S": "z"}
+
+
+def test_a_change_made_after_resending_a_write_back_is_written_too():
+    fake = make()
+    s, c, error = _write_back_not_done(fake)
+    assert error.resend(s) == 1
+    c.label = "w"  # after resend, before the flush: the flush writes the state it finds
+    s.flush()
+    assert fake.data["counters"][("a",)]["label"] == {"S": "w"}
+    sent = len(fake.ops("UpdateItem"))
+    s.flush()
+    assert len(fake.ops("UpdateItem")) == sent  # written, and then unchanged: nothing more
 
 
 def test_interrupted_versioned_write_back_is_not_resent_with_a_stale_expectation():
@@ -272,3 +279,15 @@ def test_interrupted_versioned_write_back_is_not_resent_with_a_stale_expectation
     s.flush()  # the key is forgotten, as for a queued versioned write: nothing resent
     assert len(fake.ops("UpdateItem")) == 1
     assert fake.data["pages"][("a",)]["version"] == {"N": "2"}
+
+
+def test_resending_a_write_back_over_a_changed_reloaded_instance_is_refused():
+    fake = make()
+    s, c, error = _write_back_not_done(fake)
+    again = s.get(Counter, "a").result()  # the key was forgotten: a new instance
+    assert again is not None and again is not c
+    again.label = "other"
+    with pytest.raises(DynamapError, match="tracked and changed; resend refused"):
+        error.resend(s)
+    s.flush()
+    assert fake.data["counters"][("a",)]["label"] == {"S": "other"}
