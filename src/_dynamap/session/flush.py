@@ -11,8 +11,6 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
 from _dynamap.core.engine import (
     BatchRequest,
     FlushEngine,
@@ -24,10 +22,7 @@ from _dynamap.core.engine import (
 )
 from _dynamap.core.report import FlushReport
 from _dynamap.core.retry import RetryPolicy
-from _dynamap.errors import (
-    DecodeError,
-    DynamapError,
-)
+from _dynamap.errors import DynamapError, FlushError
 from _dynamap.expr.names import render_projection
 from _dynamap.model.model import Model, model_info
 from _dynamap.session.deferred import fail, resolve
@@ -38,7 +33,7 @@ from _dynamap.session.handback import (
     handed_back,
     resendable,
 )
-from _dynamap.session.state import PendingGet, PendingWrite, UnitOfWork
+from _dynamap.session.state import PendingGet, PendingWrite, UnitOfWork, decode_error
 from _dynamap.session.writes import WriteBack, plan_writes
 
 __all__ = ["FlushPlan", "forget", "in_flight_writes"]
@@ -120,12 +115,22 @@ class FlushPlan:
                 try:
                     resolve(deferred, state.load(info, ident, item))
                 except Exception as exc:
-                    cause = (
-                        exc if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
-                    )
-                    error = DecodeError(f"{info.name} item {ident[1]!r} in {ident[0]!r}: {cause}")
-                    error.__cause__ = exc
-                    fail(deferred, error)
+                    fail(deferred, decode_error(info, ident, exc))
+
+    def conclude(self) -> FlushReport:
+        """After the driver returned: `settle`, or `restore` if something cuts that short.
+
+        Settling hands work back only through the FlushError it raises; any other
+        exception on the way (an interrupt) would drop the writes taken out of the
+        session and not yet handed back, so those go back to being pending.
+        """
+        try:
+            return self.settle()
+        except FlushError:
+            raise
+        except BaseException:
+            self.restore()
+            raise
 
     def settle(self) -> FlushReport:
         """Hand results to deferreds and the identity map; raise for what was not done.
@@ -262,10 +267,7 @@ class FlushPlan:
             fresh: Model = info.codec.decode(stored)
         except Exception as exc:  # done, but unreadable as the model: re-read it later
             forget(state, ident)
-            cause = exc if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
-            error = DecodeError(f"{info.name} item {ident[1]!r} in {ident[0]!r}: {cause}")
-            error.__cause__ = exc
-            fail(write.result, error)
+            fail(write.result, decode_error(info, ident, exc))
             return
         vars(instance).update(vars(fresh))
         entry = state.tracked.get(id(instance))

@@ -270,7 +270,7 @@ class UnitOfWork:
         else:  # another model of the table was put: read this one from that item
             try:
                 resolve(deferred, self.load(info, ident, write.info.codec.encode(write.instance)))
-            except ValidationError as exc:
+            except Exception as exc:  # any failure is this read's own, as for a flushed read
                 fail(deferred, decode_error(info, ident, exc))
 
     def discard_pending(self, reason: str) -> None:
@@ -397,9 +397,14 @@ def key_changed(info: ModelInfo, old: CanonicalKey, new: CanonicalKey, what: str
     )
 
 
-def decode_error(info: ModelInfo, ident: Ident, exc: ValidationError) -> DecodeError:
-    """The error for an item that does not validate as the model it is read into."""
-    error = DecodeError(f"{info.name} item {ident[1]!r} in {ident[0]!r}: {exc}")
+def decode_error(info: ModelInfo, ident: Ident, exc: Exception) -> DecodeError:
+    """The error for an item that does not decode as the model it is read into.
+
+    Any exception counts (a validator meeting a value another client wrote, too):
+    it names the model, the key and the cause.
+    """
+    cause = exc if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
+    error = DecodeError(f"{info.name} item {ident[1]!r} in {ident[0]!r}: {cause}")
     error.__cause__ = exc
     return error
 

@@ -400,7 +400,7 @@ class Session:
                 except BaseException:
                     plan.restore()  # what was not done stays pending
                     raise
-                return plan.settle()
+                return plan.conclude()
             finally:
                 # Drop the flush's working set while the collector is still paused, or
                 # its first pass would traverse every encoded item and unit for nothing.

@@ -550,3 +550,26 @@ def test_resending_a_failed_delete_deletes_the_key_it_was_made_for():
     assert info.value.resend(s) == 1
     s.flush()
     assert names(fake) == {"u1": "name1"}
+
+
+def test_an_interrupt_while_settling_keeps_what_was_not_done_pending(monkeypatch):
+    from _dynamap.session.flush import FlushPlan
+
+    fake = make()
+    fake.withhold = lambda table, item: item["pk"]["S"] == "late"  # never done this flush
+    s = session(fake, retry=RetryPolicy(max_attempts=1))
+    s.put(User(pk="late", sk="p", name="late"))
+    s.put(User(pk="soon", sk="p", name="soon"))
+    split = FlushPlan._split
+
+    def interrupted(self: FlushPlan, unfinished: Any) -> Any:
+        monkeypatch.setattr(FlushPlan, "_split", split)  # once
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(FlushPlan, "_split", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        s.flush()
+    assert names(fake) == {"soon": "soon"}  # done before the interrupt stays done
+    fake.withhold = lambda table, item: False
+    s.flush()  # the write that was not done is still pending, not lost
+    assert names(fake) == {"soon": "soon", "late": "late"}

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import pytest
-from pydantic import StringConstraints
+from pydantic import StringConstraints, field_validator
 
 from _dynamap.model.model import model_info
 from dynamap import DecodeError, DynamapError, Model, PartitionKey, SortKey
@@ -95,6 +95,29 @@ def test_view_of_a_put_item_that_fails_validation_is_a_decode_error_on_the_resul
         DecodeError, match=r"(?s)Strict item \('u1', 'p'\) in 'users': .*at least 5"
     ):
         strict.result()
+
+
+class Picky(Model, table="users"):
+    """A view whose validator fails with something other than a ValidationError."""
+
+    pk: Annotated[str, PartitionKey()]
+    sk: Annotated[str, SortKey()]
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _no_ann(cls, value: str) -> str:
+        if value == "Ann":
+            raise AttributeError("a validator that meets an unexpected value")
+        return value
+
+
+def test_view_of_a_put_item_whose_validator_raises_anything_is_a_decode_error():
+    s = session(make())
+    s.put(User(pk="u1", sk="p", name="Ann"))
+    picky = s.get(Picky, "u1", "p")  # no raw AttributeError from the call
+    with pytest.raises(DecodeError, match=r"Picky item \('u1', 'p'\) in 'users': AttributeError"):
+        picky.result()
 
 
 def test_queued_view_of_a_put_item_that_fails_validation_fails_its_result():
