@@ -9,7 +9,7 @@ numbers DynamoDB would round) is shown to be refused by the server too.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -21,17 +21,15 @@ from _dynamap.codec.size import MAX_ITEM_BYTES, item_size
 from _dynamap.model.model import model_info
 from dynamap import (
     EncodeError,
-    GlobalIndex,
     InvalidKeyError,
     ItemTooLargeError,
-    LocalIndex,
     Model,
     PartitionKey,
     Session,
-    SortKey,
     create_table_params,
     to_item,
 )
+from tests.support.models import BinKeyed, Keyed
 from tests.support.tables import create_tables, scan_all
 from tests.unit.codec.test_size import spellings, storable_decimals
 
@@ -162,23 +160,6 @@ def test_a_batch_with_an_item_at_the_limit_is_stored_whole(direct_client, table_
 
 
 # --- keys and index keys -----------------------------------------------------------------------
-
-
-class Keyed(Model, table="keyed"):
-    pk: Annotated[str, PartitionKey()]
-    sk: Annotated[str, SortKey()]
-    email: str | None = None
-    rank: str | None = None
-    code: bytes | None = None
-
-    by_email: ClassVar[GlobalIndex] = GlobalIndex("email", "rank")
-    by_code: ClassVar[GlobalIndex] = GlobalIndex("code")
-    by_rank: ClassVar[LocalIndex] = LocalIndex("rank")
-
-
-class BinKeyed(Model, table="binkeyed"):
-    pk: Annotated[bytes, PartitionKey()]
-    sk: Annotated[bytes, SortKey()]
 
 
 KEY_SIZE = "Hash primary key values must be under 2048 bytes, and range primary key values must be under 1024 bytes"  # noqa: E501

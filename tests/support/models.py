@@ -79,3 +79,21 @@ class Indexed(Model, table="indexed"):
         "score", name="score-index", projection="KEYS_ONLY"
     )
     by_created: ClassVar[LocalIndex] = LocalIndex("created")
+
+
+# Table and index keys at DynamoDB's limits (tests/unit/model/test_limits.py and the backend twin).
+class Keyed(Model, table="keyed"):
+    pk: Annotated[str, PartitionKey()]
+    sk: Annotated[str, SortKey()]
+    email: str | None = None
+    rank: str | None = None
+    code: bytes | None = None
+
+    by_email: ClassVar[GlobalIndex] = GlobalIndex("email", "rank")
+    by_code: ClassVar[GlobalIndex] = GlobalIndex("code")
+    by_rank: ClassVar[LocalIndex] = LocalIndex("rank")
+
+
+class BinKeyed(Model, table="binkeyed"):
+    pk: Annotated[bytes, PartitionKey()]
+    sk: Annotated[bytes, SortKey()]

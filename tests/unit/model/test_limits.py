@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 import pytest
 from pydantic import BaseModel
@@ -18,9 +18,7 @@ from pydantic import BaseModel
 from _dynamap.model.depth import needs_depth_check
 from dynamap import (
     EncodeError,
-    GlobalIndex,
     InvalidKeyError,
-    LocalIndex,
     Model,
     PartitionKey,
     Session,
@@ -28,24 +26,7 @@ from dynamap import (
     to_item,
 )
 from tests.support.fake import FakeClock, FakeDynamo
-from tests.support.models import Everything
-
-
-class Keyed(Model, table="keyed"):
-    pk: Annotated[str, PartitionKey()]
-    sk: Annotated[str, SortKey()]
-    email: str | None = None
-    rank: str | None = None
-    code: bytes | None = None
-
-    by_email: ClassVar[GlobalIndex] = GlobalIndex("email", "rank")
-    by_code: ClassVar[GlobalIndex] = GlobalIndex("code")
-    by_rank: ClassVar[LocalIndex] = LocalIndex("rank")
-
-
-class BinKeyed(Model, table="binkeyed"):
-    pk: Annotated[bytes, PartitionKey()]
-    sk: Annotated[bytes, SortKey()]
+from tests.support.models import BinKeyed, Everything, Keyed
 
 
 class NumKeyed(Model, table="numkeyed"):
