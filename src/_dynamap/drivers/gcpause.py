@@ -53,6 +53,7 @@ class _Pauser:
             self.leave()
 
     def enter(self) -> None:
+        due = False
         with self.lock:
             if self.depth == 0:
                 found = gc.get_threshold()
@@ -61,24 +62,31 @@ class _Pauser:
                     gc.set_threshold(0, found[1], found[2])
                     self.since = self.clock()
             else:
-                self._collect_if_due()
+                due = self._due()
             self.depth += 1
+        if due:  # outside the lock: a finaliser may start a flush on this very thread
+            gc.collect()
 
     def leave(self) -> None:
+        due = False
         with self.lock:
             self.depth -= 1
             if self.depth > 0:
-                self._collect_if_due()
-                return
-            found, self.found = self.found, None
-            # Restore only what is still ours: a threshold set meanwhile wins.
-            if found is not None and gc.get_threshold() == (0, found[1], found[2]):
-                gc.set_threshold(*found)
-
-    def _collect_if_due(self) -> None:
-        if self.found is not None and self.clock() - self.since >= MAX_PAUSE:
+                due = self._due()
+            else:
+                found, self.found = self.found, None
+                # Restore only what is still ours: a threshold set meanwhile wins.
+                if found is not None and gc.get_threshold() == (0, found[1], found[2]):
+                    gc.set_threshold(*found)
+        if due:  # outside the lock: a finaliser may start a flush on this very thread
             gc.collect()
+
+    def _due(self) -> bool:
+        """Whether to let a collection through now (the pause has lasted long enough)."""
+        if self.found is not None and self.clock() - self.since >= MAX_PAUSE:
             self.since = self.clock()
+            return True
+        return False
 
 
 _PAUSER = _Pauser()

@@ -129,3 +129,41 @@ def test_a_session_flush_pauses_only_while_it_runs():
     with Session(transport=spy, pause_gc=False) as s:
         s.put(Order(pk="p"))
     assert seen == [False, True]
+
+
+def test_a_finaliser_that_flushes_during_a_let_through_collection_does_not_deadlock():
+    import threading
+
+    from _dynamap.drivers.gcpause import MAX_PAUSE, _Pauser
+
+    now = [0.0]
+    pauser = _Pauser(clock=lambda: now[0])
+    entered = []
+
+    class Flushes:  # garbage in a cycle whose finaliser starts a flush on this thread
+        def __init__(self) -> None:
+            self.me = self
+
+        def __del__(self) -> None:
+            with pauser.paused():
+                entered.append(True)
+
+    def run() -> None:
+        gc.collect()
+        was = gc.isenabled()
+        gc.enable()
+        try:
+            with pauser.paused():
+                Flushes()
+                now[0] += MAX_PAUSE  # the next nested flush lets a collection through
+                with pauser.paused():
+                    pass
+        finally:
+            if not was:
+                gc.disable()
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "deadlocked: the collection ran while the lock was held"
+    assert entered == [True]
