@@ -1,4 +1,4 @@
-"""The synchronous driver: runs a FlushEngine's requests through a bounded thread pool.
+"""The synchronous driver: runs an engine's requests through a bounded thread pool.
 
 All decisions are the engine's; this module only sends, waits and reports back. An
 async driver would do the same with tasks instead of threads.
@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import partial
-from typing import Any
+from typing import Any, Generic
 
-from _dynamap.core.engine import BatchRequest, FlushEngine
+from _dynamap.core.protocol import Engine, Request, RequestT
 from _dynamap.core.retry import CLIENT_FAILURE
 from _dynamap.errors import TransportError
 from _dynamap.transport.base import Transport
@@ -25,10 +25,10 @@ from _dynamap.transport.base import Transport
 __all__ = ["Stragglers", "await_stragglers", "drive"]
 
 # Requests a flush stopped waiting for while they were in flight, by their future.
-Stragglers = dict[Future[dict[str, Any]], BatchRequest]
+Stragglers = dict[Future[dict[str, Any]], RequestT]
 
 
-def _send(transport: Transport, request: BatchRequest) -> dict[str, Any]:
+def _send(transport: Transport, request: Request) -> dict[str, Any]:
     try:
         return transport.call(request.operation, request.params)
     except TransportError:
@@ -37,7 +37,7 @@ def _send(transport: Transport, request: BatchRequest) -> dict[str, Any]:
         raise TransportError(CLIENT_FAILURE, f"{type(exc).__name__}: {exc}") from exc
 
 
-def _run(future: Future[dict[str, Any]], transport: Transport, request: BatchRequest) -> None:
+def _run(future: Future[dict[str, Any]], transport: Transport, request: Request) -> None:
     """Send `request` on a worker, into a future the driver tracked before submitting it."""
     if not future.set_running_or_notify_cancel():
         return  # cancelled before it started: never sent
@@ -50,8 +50,8 @@ def _run(future: Future[dict[str, Any]], transport: Transport, request: BatchReq
 
 
 def _report(
-    engine: FlushEngine,
-    request: BatchRequest,
+    engine: Engine[RequestT],
+    request: RequestT,
     call: Callable[[], dict[str, Any]],
     clock: Callable[[], float],
 ) -> None:
@@ -67,13 +67,13 @@ def _report(
         engine.on_response(request, response, clock())
 
 
-class _Driver:
+class _Driver(Generic[RequestT]):
     """One flush's sending loop, and its winding down when an exception cuts it short."""
 
     def __init__(
         self,
         *,
-        engine: FlushEngine,
+        engine: Engine[RequestT],
         transport: Transport,
         pool: ThreadPoolExecutor | None,
         concurrency: int,
@@ -81,7 +81,7 @@ class _Driver:
         clock: Callable[[], float],
         sleep: Callable[[float], None],
         linger: float,
-        stragglers: Stragglers,
+        stragglers: Stragglers[RequestT],
     ) -> None:
         self.engine = engine
         self.transport = transport
@@ -92,8 +92,8 @@ class _Driver:
         self.sleep = sleep
         self.linger = linger
         self.stragglers = stragglers
-        self.in_flight: dict[Future[dict[str, Any]], BatchRequest] = {}
-        self.sending: BatchRequest | None = None  # sent on this thread (no pool)
+        self.in_flight: dict[Future[dict[str, Any]], RequestT] = {}
+        self.sending: RequestT | None = None  # sent on this thread (no pool)
         self.now = 0.0
 
     def run(self) -> None:
@@ -177,7 +177,7 @@ class _Driver:
 
 
 def drive(
-    engine: FlushEngine,
+    engine: Engine[RequestT],
     transport: Transport,
     *,
     pool: ThreadPoolExecutor | None,
@@ -186,7 +186,7 @@ def drive(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     linger: float = 60.0,
-    stragglers: Stragglers | None = None,
+    stragglers: Stragglers[RequestT] | None = None,
 ) -> None:
     """Send the engine's requests, at most `concurrency` at a time, until it is idle.
 
@@ -196,7 +196,7 @@ def drive(
     cut the flush short, are abandoned (their futures go into `stragglers`); any
     exception propagates once the engine has accounted for every request.
     """
-    driver = _Driver(
+    driver: _Driver[RequestT] = _Driver(
         engine=engine,
         transport=transport,
         pool=pool,
@@ -214,7 +214,7 @@ def drive(
         raise
 
 
-def await_stragglers(stragglers: Stragglers, timeout: float) -> None:
+def await_stragglers(stragglers: Stragglers[Any], timeout: float) -> None:
     """Wait at most `timeout` seconds for abandoned requests to end; forget those that did."""
     if stragglers:
         wait(list(stragglers), timeout=timeout)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from typing_extensions import Self
 
+from _dynamap.core.engine import BatchRequest
 from _dynamap.core.report import FlushReport
 from _dynamap.core.retry import RetryPolicy
 from _dynamap.drivers.gcpause import paused_gc
@@ -118,7 +119,7 @@ class Session:
         self._closed = False
         self._guard = CallGuard()  # one call at a time: a second one at once is refused
         # Requests an earlier flush stopped waiting for: writes of their keys wait for them.
-        self._stragglers: Stragglers = {}
+        self._stragglers: Stragglers[BatchRequest] = {}
 
     @property
     def table_prefix(self) -> str:
