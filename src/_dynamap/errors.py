@@ -19,6 +19,7 @@ __all__ = [
     "RequestRejectedError",
     "TableNotFoundError",
     "TransportError",
+    "InvalidCursorError",
 ]
 
 
@@ -204,6 +205,10 @@ class RequestRejectedError(FlushError):
 
 class TableNotFoundError(RequestRejectedError):
     """A table named in a request does not exist (ResourceNotFoundException)."""
+
+
+class InvalidCursorError(DynamapError, ValueError):
+    """A cursor token is malformed, or belongs to another table, index, partition or scan."""
 
 
 class TransportError(Exception):

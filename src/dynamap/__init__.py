@@ -2,10 +2,13 @@
 
 # The implementation lives in the private package `_dynamap` (as pytest's lives in
 # `_pytest`), so that editors completing `dynamap.` offer the public names only.
-from _dynamap.core.report import ConditionFailure, FlushReport, Unprocessed
+# Queries and scans (issue 10).
+from _dynamap.core.cursor import Cursor, QueryError
+from _dynamap.core.report import ConditionFailure, FlushReport, QueryReport, Unprocessed
 from _dynamap.core.retry import RetryPolicy
 from _dynamap.declare.markers import (
     Attr,
+    Discriminator,
     GlobalIndex,
     IndexProjection,
     LocalIndex,
@@ -19,6 +22,7 @@ from _dynamap.errors import (
     DynamapError,
     EncodeError,
     FlushError,
+    InvalidCursorError,
     InvalidKeyError,
     ItemTooLargeError,
     ModelDefinitionError,
@@ -33,6 +37,7 @@ from _dynamap.expr.names import Projection
 from _dynamap.expr.operands import Operand, SetValue, UpdateOperand
 from _dynamap.expr.paths import AttrPath
 from _dynamap.expr.render import render_expressions
+from _dynamap.expr.sortkeys import SortCondition, begins_with, between, ge, gt, le, lt
 from _dynamap.expr.updates import Update
 from _dynamap.model.item import from_item, to_item
 from _dynamap.model.keys import KeyValue
@@ -40,6 +45,7 @@ from _dynamap.model.model import Model
 from _dynamap.model.projection import projection
 from _dynamap.model.schema import create_table_params
 from _dynamap.session.deferred import Deferred
+from _dynamap.session.query import Page, Query, Scan
 from _dynamap.session.sync import Session
 from _dynamap.transport.base import Transport
 from _dynamap.transport.boto3 import Boto3Transport
@@ -90,4 +96,20 @@ __all__ = [
     "projection",
     "render_expressions",
     "to_item",
+    # Queries and scans.
+    "Cursor",
+    "Discriminator",
+    "InvalidCursorError",
+    "Page",
+    "Query",
+    "QueryError",
+    "QueryReport",
+    "Scan",
+    "SortCondition",
+    "begins_with",
+    "between",
+    "ge",
+    "gt",
+    "le",
+    "lt",
 ]

@@ -44,6 +44,7 @@ from tests.support.faults import (
     DUPLICATE_KEYS,
     FORWARD_HEADERS,
     JSON_TYPE,
+    READ_OPS,
     SINGLE_WRITE_OPS,
     TARGET_PREFIX,
     THROUGHPUT,
@@ -59,6 +60,7 @@ from tests.support.faults import (
     PassThrough,
     ServerError,
     Throttle,
+    Truncate,
     Withhold,
     _dumps,
     _entries,
@@ -231,6 +233,8 @@ class FaultProxy:
                 response = self._batch_write(h, request, entries, withheld)
             else:
                 response = self._forward(h, body)
+            if isinstance(fault, Truncate) and op in READ_OPS:
+                response = self._truncate(h, body, response, fault.keep)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             response = (502, [], error_body("ProxyUpstreamError", f"fault proxy: {exc!r}"))
         if isinstance(fault, DropAfter):
@@ -399,6 +403,27 @@ class FaultProxy:
                     return 400, [], error_body(VALIDATION, DUPLICATE_KEYS, "Message")
                 seen.add(key)
         return None
+
+    def _truncate(self, h: _Handler, body: bytes, response: Response, keep: int) -> Response:
+        """Cut a Query/Scan page after ``keep`` items, with a LastEvaluatedKey there."""
+        status, headers, data = response
+        page = json.loads(data) if status == 200 else None
+        if page is None or len(page.get("Items", ())) <= keep or keep < 1:
+            return response
+        request = json.loads(body)
+        extra = {"X-Amz-Target": TARGET_PREFIX + "DescribeTable"}
+        described = self._forward(h, _dumps({"TableName": request["TableName"]}), extra)
+        table = json.loads(described[2])["Table"]
+        names = [k["AttributeName"] for k in table["KeySchema"]]
+        for index in table.get("GlobalSecondaryIndexes", []) + table.get(
+            "LocalSecondaryIndexes", []
+        ):
+            if index["IndexName"] == request.get("IndexName"):
+                names += [k["AttributeName"] for k in index["KeySchema"]]
+        page["Items"] = page["Items"][:keep]
+        page["Count"] = keep
+        page["LastEvaluatedKey"] = {n: page["Items"][-1][n] for n in dict.fromkeys(names)}
+        return status, headers, _dumps(page)
 
     def _table_key_names(self, h: _Handler, table: str) -> list[str] | Response:
         """The table's key attribute names (DescribeTable, cached), or the server's error."""

@@ -28,6 +28,9 @@ BATCH_OPS = frozenset({"BatchGetItem", "BatchWriteItem"})
 # when a plan's ``operations`` include them (``ALL_OPS``); each counts as one item.
 SINGLE_WRITE_OPS = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
 ALL_OPS = BATCH_OPS | SINGLE_WRITE_OPS
+# Reads of pages: per-request faults apply to them when a plan's ``operations`` include
+# them; ``Truncate`` cuts their pages short.
+READ_OPS = frozenset({"Query", "Scan"})
 JSON_TYPE = "application/x-amz-json-1.0"
 # Request headers relayed upstream; DynamoDB Local reads the access key and region from
 # Authorization (to pick the table namespace) but never checks the signature.
@@ -98,6 +101,14 @@ class DropAfter(Fault):
 
 
 @dataclass(frozen=True)
+class Truncate(Fault):
+    """Query and Scan only: forward, then answer only the first ``keep`` items of the page,
+    with a LastEvaluatedKey at the last one kept (as a 1 MB page limit would)."""
+
+    keep: int = 1
+
+
+@dataclass(frozen=True)
 class Latency(Fault):
     """Delay this request by ``seconds`` (on top of ``plan.latency``), then relay it."""
 
@@ -118,6 +129,7 @@ class FaultPlan:
     server_error: float = 0.0  # per request: 500 InternalServerError
     drop_before: float = 0.0  # per request: close the connection without forwarding
     drop_after: float = 0.0  # per request: forward, then close without replying
+    truncate: float = 0.0  # per Query/Scan request: cut the page after its first item
     latency: float = 0.0  # seconds added to every request of ``operations``
     operations: frozenset[str] = frozenset(BATCH_OPS)  # ops the per-request faults apply to
     seed: int = 0
@@ -129,6 +141,7 @@ _PLAN_FAULTS: tuple[tuple[str, type[Fault]], ...] = (
     ("throttle", Throttle),
     ("server_error", ServerError),
     ("drop_after", DropAfter),
+    ("truncate", Truncate),
 )
 _CANNED: dict[type[Fault], Response] = {
     Throttle: (400, [], error_body(THROTTLING, THROTTLING_MESSAGE)),

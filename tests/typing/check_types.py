@@ -10,7 +10,7 @@ the check would fail.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from mypy_boto3_dynamodb import DynamoDBClient
 from pydantic import BaseModel, Field
@@ -22,14 +22,20 @@ from dynamap import (
     Condition,
     ConditionFailedError,
     ConditionFailure,
+    Cursor,
     Deferred,
+    Discriminator,
     FlushError,
     FlushReport,
     GlobalIndex,
     Model,
     Operand,
+    Page,
     PartitionKey,
     Projection,
+    Query,
+    QueryReport,
+    Scan,
     Session,
     SetValue,
     SortKey,
@@ -37,8 +43,11 @@ from dynamap import (
     Update,
     UpdateOperand,
     Version,
+    begins_with,
+    between,
     create_table_params,
     from_item,
+    gt,
     projection,
     render_expressions,
     to_item,
@@ -243,3 +252,46 @@ def updates() -> None:
     P(lambda u: u.history).add_elements("x")  # type: ignore[misc, arg-type]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
     P(lambda u: u.tags).add_elements(3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     P(lambda u: u.tags).delete_elements(3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+class Kind1(Model, table="typing-app"):
+    pk: Annotated[str, PartitionKey()]
+    sk: Annotated[str, SortKey()]
+    kind: Annotated[Literal["one"], Discriminator()] = "one"
+
+
+class Kind2(Model, table="typing-app"):
+    pk: Annotated[str, PartitionKey()]
+    sk: Annotated[str, SortKey()]
+    kind: Annotated[Literal["two"], Discriminator()] = "two"
+    total: Decimal = Decimal(0)
+
+
+def queries(session: Session) -> None:
+    q = session.query(User, "u#1")
+    assert_type(q, Query[User])
+    for user in q.filter(User.path(lambda u: u.name).eq("Ann")).reverse().limit(5).page_size(2):
+        assert_type(user, User)
+    assert_type(session.query(User, "u#1", begins_with("p")), Query[User])
+    assert_type(session.query(User, "u#1", between("a", "b")).first(), User | None)
+    assert_type(session.query(User, "u#1", "profile").count(), int)
+    page = q.page(after=None)
+    assert_type(page, Page[User])
+    assert_type(page.items, list[User])
+    assert_type(page.cursor, Cursor | None)
+    if page.cursor is not None:
+        assert_type(q.page(after=page.cursor.encode()), Page[User])
+        assert_type(Cursor.decode(page.cursor.encode()), Cursor)
+    assert_type(q.report, QueryReport | None)
+    both = session.query((Kind1, Kind2), "p")
+    assert_type(both, Query[Kind1 | Kind2])
+    for item in both:
+        if isinstance(item, Kind2):
+            assert_type(item.total, Decimal)
+    assert_type(session.scan(User, segments=4), Scan[User])
+    assert_type(session.scan((Kind1, Kind2), segment=(0, 2)), Scan[Kind1 | Kind2])
+    assert_type(session.query(User, "u#1", gt("a"), index="by_status"), Query[User])
+    session.query(User, 1.5)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    session.query(User, "u#1", 1.5)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    q.filter("total > 3")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    session.scan(User, segments="4")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]

@@ -48,6 +48,22 @@ PINNED = [
     "projection",
     "render_expressions",
     "to_item",
+    # Queries and scans.
+    "Cursor",
+    "Discriminator",
+    "InvalidCursorError",
+    "Page",
+    "Query",
+    "QueryError",
+    "QueryReport",
+    "Scan",
+    "SortCondition",
+    "begins_with",
+    "between",
+    "ge",
+    "gt",
+    "le",
+    "lt",
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["ConditionFailure", "FlushReport", "Unprocessed"]
+__all__ = ["ConditionFailure", "FlushReport", "QueryReport", "Unprocessed"]
 
 
 @dataclass(frozen=True)
@@ -118,3 +118,24 @@ class ConditionFailure:
     stored: dict[str, Any] | None = None
     condition: Any = None
     stale: bool = False
+
+
+@dataclass(frozen=True)
+class QueryReport:
+    """What one run of a query or scan did (`query.report` after iterating).
+
+    Args:
+        requests: Query or Scan requests sent, retries included.
+        retries: pages sent again after throttling or a failure.
+        items: items handed to the caller.
+        count: items DynamoDB matched (after the filter), over the pages read.
+        scanned_count: items DynamoDB read before the filter, over the pages read.
+        consumed_capacity: capacity units consumed, by table.
+    """
+
+    requests: int = 0
+    retries: int = 0
+    items: int = 0
+    count: int = 0
+    scanned_count: int = 0
+    consumed_capacity: dict[str, float] = field(default_factory=dict[str, float])

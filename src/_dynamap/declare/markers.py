@@ -8,6 +8,7 @@ from typing import Literal
 
 __all__ = [
     "Attr",
+    "Discriminator",
     "GlobalIndex",
     "LocalIndex",
     "PartitionKey",
@@ -52,6 +53,22 @@ class Version:
     Every put, update or delete of a loaded or written instance then carries the
     condition `version = <as loaded>` and stores `version + 1`; a new instance
     (never loaded, version 0) is created only if its key is free.
+    """
+
+
+@dataclass(frozen=True)
+class Discriminator:
+    """Marks the field that names an item's kind, for several models sharing one table.
+
+    ```python
+    class User(Model, table="app"):
+        pk: Annotated[str, PartitionKey()]
+        sk: Annotated[str, SortKey()]
+        kind: Annotated[Literal["user"], Discriminator()] = "user"
+    ```
+    The field is a `Literal` of one value, with that value as its default. Queries and
+    scans of the model read only items of its kind; `session.query((User, Order), pk)`
+    decodes each item into the model its value names.
     """
 
 

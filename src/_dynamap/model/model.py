@@ -41,6 +41,7 @@ from _dynamap.errors import (
 )
 from _dynamap.expr.names import Projection, render_projection
 from _dynamap.expr.paths import AttrPath, path
+from _dynamap.model.discriminator import Kind, find_kind
 from _dynamap.model.keys import CanonicalKey, KeyAttr, KeyType, canonical_value, describe_key
 from _dynamap.model.version import find_version
 
@@ -132,6 +133,7 @@ class ModelInfo:
         )
         self.indexes = self._resolve_indexes()
         self.version: FieldCodec | None = find_version(model, self.codec)  # optimistic locking
+        self.kind: Kind | None = find_kind(model, self.codec, self.table)  # single-table kinds
 
     # -- keys -------------------------------------------------------------------------------
 

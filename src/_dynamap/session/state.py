@@ -8,7 +8,7 @@ back to be settled (see `flush.py`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -17,6 +17,7 @@ from _dynamap.core.engine import Ident
 from _dynamap.errors import DecodeError, DynamapError, InvalidKeyError, ModelDefinitionError
 from _dynamap.expr.conditions import Condition
 from _dynamap.expr.updates import Update
+from _dynamap.model.discriminator import check_kind
 from _dynamap.model.keys import CanonicalKey, KeyValue, canonical_value, key_values_by_name
 from _dynamap.model.model import Model, ModelInfo, model_info
 from _dynamap.session.deferred import Cell, Deferred, fail, resolve
@@ -89,16 +90,28 @@ class UnitOfWork:
         if named:
             key = key_values_by_name(info.name, info.key_attrs, info.attr_by_name, key, named)
         wire_key, canonical = info.key_from_values(key)
-        ident = (table, canonical)
+        return self.get_key(info, (table, canonical), wire_key, consistent, flush)
+
+    def get_key(
+        self,
+        info: ModelInfo,
+        ident: Ident,
+        wire_key: Item,
+        consistent: bool,
+        flush: Callable[[], object] | None,
+    ) -> Deferred[Any]:
+        """Register a read of an encoded key (`get` once the key values are checked)."""
+        model = info.model
+        canonical = ident[1]
         entry = self.identity.get((model, canonical))
         if entry is not None:
-            return ready(cast(M, entry.instance))
+            return ready(entry.instance)
         write = self.writes.get(ident)
         if write is not None and write.operation == "update":
             if write.result is not None and write.info.model is model:
-                return cast(Deferred[M], write.result)  # the item as the update leaves it
+                return write.result  # the item as the update leaves it
         elif write is not None:  # the session's own pending write answers
-            answer: Deferred[M] = Cell()
+            answer: Deferred[Any] = Cell()
             self._answer(answer, info, ident, write)
             return answer
         if ident in self.deleted:
@@ -289,6 +302,7 @@ class UnitOfWork:
 
     def load(self, info: ModelInfo, ident: Ident, item: Item) -> Model:
         """Decode an item read from the table and track the instance."""
+        check_kind(info.kind, info.name, item)
         instance: Model = info.codec.decode(item)
         snapshot = info.codec.snapshot(instance)
         entry = Entry(instance, info, ident, snapshot)

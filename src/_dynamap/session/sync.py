@@ -25,6 +25,7 @@ from _dynamap.model.model import Model
 from _dynamap.session.deferred import Deferred
 from _dynamap.session.flush import FlushPlan, in_flight_writes
 from _dynamap.session.guard import CallGuard
+from _dynamap.session.reads import SyncReads
 from _dynamap.session.state import UnitOfWork
 from _dynamap.session.writes import WriteBack
 from _dynamap.transport.base import Transport
@@ -40,7 +41,7 @@ M = TypeVar("M", bound=Model)
 DEFAULT_REQUEST_TIMEOUT = 60.0
 
 
-class Session:
+class Session(SyncReads):
     """Collects gets and writes and sends them as batched, concurrent calls.
 
     Plain puts and deletes are batched; conditional, versioned and update writes go
@@ -172,6 +173,19 @@ class Session:
         if self._closed and not closing:  # checked inside, so close() cannot slip in
             self._guard.leave()
             raise DynamapError("this session is closed")
+
+    def _leave(self) -> None:
+        self._guard.leave()
+
+    def _worker_pool(self) -> ThreadPoolExecutor | None:
+        """The session's worker threads (made on first use); None at concurrency 1."""
+        if self._pool is None and self.concurrency > 1:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dynamap")
+        return self._pool
+
+    def _linger(self) -> float:
+        """How long requests in flight are waited for: the transport's own timeout."""
+        return float(getattr(self.transport, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
 
     # -- registering work -------------------------------------------------------------------
 
@@ -365,8 +379,7 @@ class Session:
             self._guard.leave()
 
     def _flush(self, *, include_writes: bool) -> FlushReport:
-        # How long requests in flight are waited for: the transport's own timeout.
-        linger = float(getattr(self.transport, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
+        linger = self._linger()
         if include_writes and self._stragglers:  # (waiting with the collector running)
             await_stragglers(self._stragglers, linger)
         with paused_gc(self.pause_gc):  # planning allocates as much as answering
@@ -383,14 +396,10 @@ class Session:
                 return FlushReport()
             try:
                 try:
-                    if self._pool is None and self.concurrency > 1:
-                        self._pool = ThreadPoolExecutor(
-                            self.concurrency, thread_name_prefix="dynamap"
-                        )
                     drive(
                         plan.engine,
                         self.transport,
-                        pool=self._pool,
+                        pool=self._worker_pool(),
                         concurrency=self.concurrency,
                         absorb=plan.absorb,
                         clock=self._clock,

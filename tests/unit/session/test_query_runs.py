@@ -1,0 +1,92 @@
+"""Query runs on a scripted transport: lazy positions, the call guard, interrupts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pytest
+
+from dynamap import Model, PartitionKey, Session, SortKey
+
+
+class Item(Model, table="runs"):
+    pk: Annotated[str, PartitionKey()]
+    sk: Annotated[int, SortKey()]
+
+
+class Pages:
+    """Answers Query with pages of `size` items of 0..n-1, honouring ExclusiveStartKey."""
+
+    def __init__(self, n: int, size: int) -> None:
+        self.n, self.size = n, size
+        self.calls: list[dict[str, Any]] = []
+        self.interrupt_at: int | None = None
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append(params)
+        if self.interrupt_at is not None and len(self.calls) == self.interrupt_at:
+            raise KeyboardInterrupt
+        if operation != "Query":
+            return {}
+        start = (
+            int(params["ExclusiveStartKey"]["sk"]["N"]) + 1 if "ExclusiveStartKey" in params else 0
+        )
+        size = min(self.size, params.get("Limit", self.size))
+        keys = list(range(start, min(start + size, self.n)))
+        page: dict[str, Any] = {
+            "Items": [{"pk": {"S": "p"}, "sk": {"N": str(k)}} for k in keys],
+            "Count": len(keys),
+            "ScannedCount": len(keys),
+        }
+        if keys and keys[-1] < self.n - 1:
+            page["LastEvaluatedKey"] = {"pk": {"S": "p"}, "sk": {"N": str(keys[-1])}}
+        return page
+
+
+def test_breaking_out_mid_page_resumes_at_the_next_item() -> None:
+    pages = Pages(10, 4)
+    session = Session(transport=pages)
+    q = session.query(Item, "p")
+    seen = []
+    items = q._iterate(session._start_read(q._config, None, False))  # pyright: ignore[reportPrivateUsage]
+    for item in items:
+        seen.append(item.sk)
+        if item.sk == 5:
+            break
+    items.close()
+    page = q.limit(100).page()
+    assert [i.sk for i in page.items] == list(range(10))
+    assert seen == [0, 1, 2, 3, 4, 5]
+
+
+def test_the_session_is_free_between_items() -> None:
+    pages = Pages(6, 2)
+    session = Session(transport=pages)
+    for item in session.query(Item, "p"):
+        session.put(Item(pk="q", sk=item.sk))  # no "another call is running"
+        assert session.get(Item, "p", item.sk).result() is item  # from the identity map
+    assert len(session._state.writes) == 6  # pyright: ignore[reportPrivateUsage]
+
+
+def test_an_interrupt_mid_query_propagates_and_the_session_goes_on() -> None:
+    pages = Pages(10, 3)
+    pages.interrupt_at = 2
+    session = Session(transport=pages)
+    seen = []
+    with pytest.raises(KeyboardInterrupt):
+        for item in session.query(Item, "p"):
+            seen.append(item.sk)
+    assert seen == [0, 1, 2]
+    pages.interrupt_at = None
+    assert [i.sk for i in session.query(Item, "p")] == list(range(10))
+
+
+def test_limit_asks_for_no_more_than_it_needs_without_a_filter() -> None:
+    pages = Pages(100, 50)
+    session = Session(transport=pages)
+    q = session.query(Item, "p").limit(7).page_size(5)
+    assert [i.sk for i in q] == list(range(7))
+    assert [c["Limit"] for c in pages.calls] == [5, 2]
+    assert q.report is not None and q.report.requests == 2 and q.report.items == 7
+    first = session.query(Item, "p").first()
+    assert first is not None and first.sk == 0 and pages.calls[-1]["Limit"] == 1
