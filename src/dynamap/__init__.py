@@ -4,6 +4,7 @@
 # `_pytest`), so that editors completing `dynamap.` offer the public names only.
 from _dynamap.core.report import ConditionFailure, FlushReport, Unprocessed
 from _dynamap.core.retry import RetryPolicy
+from _dynamap.core.transact import CancellationReason, TransactionCanceledError
 from _dynamap.declare.markers import (
     Attr,
     GlobalIndex,
@@ -40,7 +41,9 @@ from _dynamap.model.model import Model
 from _dynamap.model.projection import projection
 from _dynamap.model.schema import create_table_params
 from _dynamap.session.deferred import Deferred
+from _dynamap.session.readtx import ReadTransaction
 from _dynamap.session.sync import Session
+from _dynamap.session.transaction import Transaction
 from _dynamap.transport.base import Transport
 from _dynamap.transport.boto3 import Boto3Transport
 
@@ -90,4 +93,9 @@ __all__ = [
     "projection",
     "render_expressions",
     "to_item",
+    # Transactions (issue 11).
+    "CancellationReason",
+    "ReadTransaction",
+    "Transaction",
+    "TransactionCanceledError",
 ]

@@ -48,6 +48,11 @@ PINNED = [
     "projection",
     "render_expressions",
     "to_item",
+    # Transactions (issue 11).
+    "CancellationReason",
+    "ReadTransaction",
+    "Transaction",
+    "TransactionCanceledError",
 ]
 
 
