@@ -45,7 +45,8 @@ MAX_ACTIONS = 100  # actions per TransactWriteItems, keys per TransactGetItems
 MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
 # A token's transaction is applied at most once within this many seconds of its first use.
 IDEMPOTENCY_WINDOW = 600.0
-_WINDOW_MARGIN = 30.0  # no resend this close to the window's end: it might land after it
+# No resend this close to the window's end: it might land after it.
+_RESEND_WINDOW = IDEMPOTENCY_WINDOW - 30.0
 
 CANCELED = "TransactionCanceledException"
 IN_PROGRESS = "TransactionInProgressException"
@@ -223,8 +224,8 @@ class TransactEngine:
             return None
         if self._ready_at > now:
             return None
-        window_ends = (self.first_sent or now) + IDEMPOTENCY_WINDOW - _WINDOW_MARGIN
-        if self.maybe_applied and now >= window_ends:
+        first = self.first_sent
+        if self.maybe_applied and first is not None and now - first >= _RESEND_WINDOW:
             self._give_up("its token's idempotency window was about to close")
             return None
         self._ready_at = None
