@@ -27,7 +27,7 @@ from _dynamap.session.flush import FlushPlan, in_flight_writes
 from _dynamap.session.guard import CallGuard
 from _dynamap.session.readtx import ReadTransaction
 from _dynamap.session.state import UnitOfWork
-from _dynamap.session.transaction import Transaction
+from _dynamap.session.transaction import Transaction, run_plan
 from _dynamap.session.txplan import TransactPlan, atomic_flush
 from _dynamap.session.writes import WriteBack
 from _dynamap.transport.base import Transport
@@ -385,26 +385,16 @@ class Session:
             linger = float(getattr(self.transport, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
             if self._stragglers:  # a late write of an earlier flush must not overtake this
                 await_stragglers(self._stragglers, linger)
-            if plan is None:
-                plan = atomic_flush(self._state, self.write_back)
-            engine = plan.start(self.retry, self._rng, self._clock())
-            if engine is None:
-                return FlushReport()
-            try:
-                drive(
-                    engine,
-                    self.transport,
-                    pool=None,
-                    concurrency=1,
-                    absorb=_idle,
-                    clock=self._clock,
-                    sleep=self._sleep,
-                    linger=linger,
-                )
-            except BaseException:
-                plan.interrupted()
-                raise
-            return plan.settle()
+            plan = plan or atomic_flush(self._state, self.write_back)
+            return run_plan(
+                plan,
+                self.transport,
+                policy=self.retry,
+                rng=self._rng,
+                clock=self._clock,
+                sleep=self._sleep,
+                linger=linger,
+            )
         finally:
             self._guard.leave()
 
@@ -460,7 +450,3 @@ class Session:
                 # Drop the flush's working set while the collector is still paused, or
                 # its first pass would traverse every encoded item and unit for nothing.
                 del plan
-
-
-def _idle() -> None:
-    """Nothing to absorb while a transaction is in flight."""

@@ -7,23 +7,71 @@ sends nothing.
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from typing_extensions import Self
 
 from _dynamap.core.report import FlushReport
+from _dynamap.core.retry import RetryPolicy
+from _dynamap.drivers.threads import drive
 from _dynamap.errors import DynamapError
 from _dynamap.expr.conditions import Condition
 from _dynamap.expr.updates import Update
 from _dynamap.model.keys import KeyValue
 from _dynamap.model.model import Model
-from _dynamap.session.txplan import Run, TxAction, WritePlan, add_action, check_action, write_action
+from _dynamap.session.txplan import (
+    Run,
+    TransactPlan,
+    TxAction,
+    WritePlan,
+    add_action,
+    check_action,
+    write_action,
+)
+from _dynamap.transport.base import Transport
 
 if TYPE_CHECKING:
     from _dynamap.session.state import UnitOfWork
 
-__all__ = ["Transaction"]
+__all__ = ["Transaction", "run_plan"]
+
+
+def run_plan(
+    plan: TransactPlan,
+    transport: Transport,
+    *,
+    policy: RetryPolicy,
+    rng: random.Random,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    linger: float,
+) -> FlushReport:
+    """Send a transaction plan on this thread (one request at a time) and settle it."""
+    engine = plan.start(policy, rng, clock())
+    if engine is None:
+        return FlushReport()
+    try:
+        drive(
+            engine,
+            transport,
+            pool=None,
+            concurrency=1,
+            absorb=_idle,
+            clock=clock,
+            sleep=sleep,
+            linger=linger,
+        )
+    except BaseException:
+        plan.interrupted()  # what is known is settled; the exception propagates
+        raise
+    return plan.settle()
+
+
+def _idle() -> None:
+    """Nothing to absorb while a transaction is in flight."""
 
 
 class Transaction:
