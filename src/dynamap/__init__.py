@@ -6,6 +6,7 @@
 from _dynamap.core.cursor import Cursor, QueryError
 from _dynamap.core.report import ConditionFailure, FlushReport, QueryReport, Unprocessed
 from _dynamap.core.retry import RetryPolicy
+from _dynamap.core.transact import CancellationReason, TransactionCanceledError
 from _dynamap.declare.markers import (
     Attr,
     Discriminator,
@@ -46,7 +47,9 @@ from _dynamap.model.projection import projection
 from _dynamap.model.schema import create_table_params
 from _dynamap.session.deferred import Deferred
 from _dynamap.session.query import Page, Query, Scan
+from _dynamap.session.readtx import ReadTransaction
 from _dynamap.session.sync import Session
+from _dynamap.session.transaction import Transaction
 from _dynamap.transport.base import Transport
 from _dynamap.transport.boto3 import Boto3Transport
 
@@ -112,4 +115,9 @@ __all__ = [
     "gt",
     "le",
     "lt",
+    # Transactions (issue 11).
+    "CancellationReason",
+    "ReadTransaction",
+    "Transaction",
+    "TransactionCanceledError",
 ]

@@ -50,6 +50,7 @@ from tests.support.faults import (
     THROUGHPUT,
     THROUGHPUT_MESSAGE,
     TOO_MANY_WRITES,
+    TRANSACT_OPS,
     VALIDATION,
     Counts,
     DropAfter,
@@ -67,6 +68,7 @@ from tests.support.faults import (
     _unit,
     canonical_key,
     error_body,
+    transact_items,
 )
 
 
@@ -121,6 +123,7 @@ class FaultProxy:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._clients: set[socket.socket] = set()
+        self.tokens: list[str | None] = []  # each TransactWriteItems' ClientRequestToken
 
     # --- control ---------------------------------------------------------------------------
     @property
@@ -255,6 +258,11 @@ class FaultProxy:
                 counter[op] += len(entries)
             elif op in SINGLE_WRITE_OPS:
                 self.counts.items[op] += 1
+            elif op in TRANSACT_OPS:
+                count, token = transact_items(body)
+                (self.counts.items if op == "TransactWriteItems" else self.counts.keys)[op] += count
+                if op == "TransactWriteItems":
+                    self.tokens.append(token)
             digest = hashlib.blake2b(body, digest_size=8).hexdigest()
             self._seen[op, digest] += 1
             occurrence = (plan.seed, op, digest, self._seen[op, digest])

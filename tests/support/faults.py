@@ -31,6 +31,9 @@ ALL_OPS = BATCH_OPS | SINGLE_WRITE_OPS
 # Reads of pages: per-request faults apply to them when a plan's ``operations`` include
 # them; ``Truncate`` cuts their pages short.
 READ_OPS = frozenset({"Query", "Scan"})
+# Transactions: per-request faults apply to them when a plan's ``operations`` include them;
+# ``counts.items`` counts TransactWriteItems actions, ``counts.keys`` TransactGetItems keys.
+TRANSACT_OPS = frozenset({"TransactWriteItems", "TransactGetItems"})
 JSON_TYPE = "application/x-amz-json-1.0"
 # Request headers relayed upstream; DynamoDB Local reads the access key and region from
 # Authorization (to pick the table namespace) but never checks the signature.
@@ -203,6 +206,15 @@ def _entries(op: str, request: Any) -> Entries | None:
     except (KeyError, TypeError, AttributeError):
         return None
     return out if all(isinstance(e[1], dict) for e in out) else None
+
+
+def transact_items(body: bytes) -> tuple[int, str | None]:
+    """The number of TransactItems in a transaction's body, and its ClientRequestToken."""
+    try:
+        request = json.loads(body)
+        return len(request["TransactItems"]), request.get("ClientRequestToken")
+    except (ValueError, KeyError, TypeError):
+        return 0, None
 
 
 def _unit(*parts: object) -> float:

@@ -19,6 +19,7 @@ from typing_extensions import assert_type
 from dynamap import (
     Attr,
     AttrPath,
+    CancellationReason,
     Condition,
     ConditionFailedError,
     ConditionFailure,
@@ -35,11 +36,14 @@ from dynamap import (
     Projection,
     Query,
     QueryReport,
+    ReadTransaction,
     Scan,
     Session,
     SetValue,
     SortKey,
     StaleDataError,
+    Transaction,
+    TransactionCanceledError,
     Update,
     UpdateOperand,
     Version,
@@ -156,6 +160,29 @@ def failures(session: Session) -> None:
         assert_type(error.unknown, list[Any])
         assert_type(error.resend(session), int)
         error.resend(object())  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def transactions(session: Session, user: User) -> None:
+    with session.read_transaction() as rt:
+        assert_type(rt, ReadTransaction)
+        assert_type(rt.get(User, "u#1", "profile"), Deferred[User])
+        assert_type(rt.get(Order, pk="o#9"), Deferred[Order])
+    with session.transaction() as tx:
+        assert_type(tx, Transaction)
+        tx.put(user, condition=User.path(lambda u: u.pk).not_exists())
+        tx.check(Order, "o#9", condition=Order.path(lambda o: o.total).gt(Decimal(0)))
+        tx.check(Order, "o#9")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+        tx.put(object())  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    assert_type(session.flush(atomic=True), FlushReport)
+    try:
+        session.flush(atomic=True)
+    except TransactionCanceledError as error:
+        reason = error.reasons[1]
+        assert_type(reason, CancellationReason[Model])
+        assert_type(reason.current, Model | None)
+        assert_type(reason.current_as(Order), Order | None)
+        assert_type(error.failed, list[CancellationReason[Model]])
+        assert_type(reason.code, str)
 
 
 def derived() -> None:

@@ -64,6 +64,11 @@ PINNED = [
     "gt",
     "le",
     "lt",
+    # Transactions (issue 11).
+    "CancellationReason",
+    "ReadTransaction",
+    "Transaction",
+    "TransactionCanceledError",
 ]
 
 

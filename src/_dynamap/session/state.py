@@ -311,6 +311,21 @@ class UnitOfWork:
         self._track(entry)
         return instance
 
+    def written(self, instance: Model, info: ModelInfo, ident: Ident, snapshot: Any) -> None:
+        """After a write done outside a flush (a transaction): track `instance` as stored.
+
+        As for a flushed put: the key is no longer deleted, unchanged instances of other
+        models of the key give way, and `snapshot` is the state now stored.
+        """
+        self.deleted.discard(ident)
+        self._drop_other_models(info.model, ident)
+        entry = self.identity.get((info.model, ident[1]))
+        if entry is not None and entry.instance is instance:
+            entry.snapshot = snapshot
+            entry.seen = entry.seen_of = None  # compare it at the next flush
+        else:
+            self._track(Entry(instance, info, ident, snapshot))
+
     def _track(self, entry: Entry) -> None:
         slot = (entry.info.model, entry.ident[1])
         replaced = self.identity.get(slot)

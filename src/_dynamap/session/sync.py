@@ -26,7 +26,10 @@ from _dynamap.session.deferred import Deferred
 from _dynamap.session.flush import FlushPlan, in_flight_writes
 from _dynamap.session.guard import CallGuard
 from _dynamap.session.reads import SyncReads
+from _dynamap.session.readtx import ReadTransaction
 from _dynamap.session.state import UnitOfWork
+from _dynamap.session.transaction import Transaction, run_plan
+from _dynamap.session.txplan import TransactPlan, atomic_flush
 from _dynamap.session.writes import WriteBack
 from _dynamap.transport.base import Transport
 from _dynamap.transport.boto3 import Boto3Transport
@@ -353,7 +356,7 @@ class Session(SyncReads):
 
     # -- flushing ---------------------------------------------------------------------------
 
-    def flush(self) -> FlushReport:
+    def flush(self, *, atomic: bool = False) -> FlushReport:
         """Send every pending get and write, and changes to loaded instances.
 
         Raises a FlushError subclass if anything was not done: its `unprocessed`
@@ -361,10 +364,51 @@ class Session(SyncReads):
         but got no answer. Everything else was done. An exception that is not a
         FlushError (KeyboardInterrupt, a failing transport) leaves what was not done
         pending for the next flush.
+
+        Args:
+            atomic: send every pending put, delete and update and every changed
+                instance as one transaction (TransactWriteItems; pending gets wait for
+                the next flush). If it is not applied, the writes stay pending.
         """
+        if atomic:
+            return self._transact("flush", None)
         self._enter("flush")
         try:
             return self._flush(include_writes=True)
+        finally:
+            self._guard.leave()
+
+    # -- transactions -----------------------------------------------------------------------
+
+    def transaction(self) -> Transaction:
+        """A block whose writes and checks are applied all together or not at all.
+
+        `with session.transaction() as tx:` then `tx.put`, `tx.update`, `tx.delete`,
+        `tx.check`: one TransactWriteItems when the block ends cleanly, nothing if it
+        ends by an exception. See `Transaction`.
+        """
+        return Transaction(self._state, self._transact)
+
+    def read_transaction(self) -> ReadTransaction:
+        """A block whose `rt.get` reads are made together, as one TransactGetItems."""
+        return ReadTransaction(self._state, self._transact)
+
+    def _transact(self, call: str, plan: TransactPlan | None) -> FlushReport:
+        self._enter(call)
+        try:
+            linger = float(getattr(self.transport, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
+            if self._stragglers:  # a late write of an earlier flush must not overtake this
+                await_stragglers(self._stragglers, linger)
+            plan = plan or atomic_flush(self._state, self.write_back)
+            return run_plan(
+                plan,
+                self.transport,
+                policy=self.retry,
+                rng=self._rng,
+                clock=self._clock,
+                sleep=self._sleep,
+                linger=linger,
+            )
         finally:
             self._guard.leave()
 

@@ -24,7 +24,7 @@ from _dynamap.model.limits import check_item
 from _dynamap.model.model import Model, ModelInfo, model_info
 from _dynamap.session.state import Entry, PendingWrite, UnitOfWork, unchanged_key
 
-__all__ = ["WriteBack", "is_view", "plan_writes"]
+__all__ = ["WriteBack", "is_view", "plan_writes", "queued_unit"]
 
 WriteBack = Literal["update", "put"]
 Planned = dict[Ident, tuple[WriteUnit, PendingWrite]]
@@ -48,6 +48,12 @@ def plan_writes(state: UnitOfWork, write_back: WriteBack = "update") -> Planned:
         planned[entry.ident] = _write_back(entry, snapshot, write_back)
         dirty_by[entry.ident] = entry.info.name
     return planned
+
+
+def queued_unit(state: UnitOfWork, ident: Ident, write: PendingWrite) -> WriteUnit:
+    """One write queued by the caller, encoded with its condition and version (a
+    transaction's actions are planned so, one by one)."""
+    return _queued_unit(state, ident, write)
 
 
 def _queued_unit(state: UnitOfWork, ident: Ident, write: PendingWrite) -> WriteUnit:
