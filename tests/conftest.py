@@ -118,3 +118,33 @@ def proxy_client(proxy: FaultProxy) -> DynamoDBClient:
 def direct_client(ddb_local: DynamoDBLocal) -> DynamoDBClient:
     """A client straight to DynamoDB Local, bypassing the proxy, to check the real state."""
     return make_client(running(ddb_local).endpoint)
+
+
+# -- Session and AsyncSession: one test body for both ----------------------------------------
+
+
+@pytest.fixture(params=["sync", "async"])
+def session_flavor(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """Run a test module's `Session` as itself, then as an AsyncSession.
+
+    A module opts in with `pytestmark = pytest.mark.usefixtures("session_flavor")`. The
+    async run replaces the module's `Session` with `BlockingAsyncSession` (a real
+    AsyncSession behind Session's interface); moto's in-process mock does not serve
+    aiobotocore, so on the moto backend the async run is skipped.
+    """
+    if request.param == "sync":
+        yield "sync"
+        return
+    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "moto":
+        pytest.skip("AsyncSession runs on DynamoDB Local (moto's mock does not serve aiobotocore)")
+    from tests.support.aio import BlockingAsyncSession
+
+    monkeypatch.setattr(request.module, "Session", BlockingAsyncSession)
+    try:
+        yield "async"
+    finally:
+        opened, BlockingAsyncSession.opened[:] = list(BlockingAsyncSession.opened), []
+        for session in opened:
+            session.shut()

@@ -18,6 +18,9 @@ from dynamap import (
 )
 from tests.support.tables import create_tables, scan_all
 
+# Every test runs for Session and for AsyncSession (tests/conftest.py: session_flavor).
+pytestmark = pytest.mark.usefixtures("session_flavor")
+
 
 class User(Model, table="users"):
     pk: Annotated[str, PartitionKey()]

@@ -24,6 +24,9 @@ from tests.support.ddblocal import make_client
 from tests.support.faultproxy import DropAfter, DropBefore, FaultPlan, ServerError
 from tests.support.tables import create_tables, scan_all
 
+# Every test runs for Session and for AsyncSession (tests/conftest.py: session_flavor).
+pytestmark = pytest.mark.usefixtures("session_flavor")
+
 
 class Doc(Model, table="docs"):
     pk: Annotated[str, PartitionKey()]

@@ -23,6 +23,9 @@ from tests.support.faultproxy import DropAfter, FaultPlan, ServerError, Throttle
 from tests.support.faults import ALL_OPS
 from tests.support.tables import create_tables, scan_all
 
+# Every test runs for Session and for AsyncSession (tests/conftest.py: session_flavor).
+pytestmark = pytest.mark.usefixtures("session_flavor")
+
 
 class Counter(Model, table="wcounters"):
     pk: Annotated[str, PartitionKey()]

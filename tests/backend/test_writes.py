@@ -22,6 +22,9 @@ from dynamap import (
 )
 from tests.support.tables import create_tables, scan_all
 
+# Every test runs for Session and for AsyncSession (tests/conftest.py: session_flavor).
+pytestmark = pytest.mark.usefixtures("session_flavor")
+
 
 class Account(Model, table="accounts"):
     pk: Annotated[str, PartitionKey()]

@@ -36,13 +36,16 @@ __all__ = [
 
 M = TypeVar("M", bound=Model)
 Slot = tuple[type[Model], CanonicalKey]  # an identity-map slot: model class and key
+# Makes the deferred results of a facade from the callback that settles one (or None).
+CellFactory = Callable[[Callable[[], object] | None], Cell[Any]]
 
 
 class UnitOfWork:
     """What a session knows between flushes; the facades add only how work is sent."""
 
-    def __init__(self, table_prefix: str = "") -> None:
+    def __init__(self, table_prefix: str = "", cell: CellFactory = Cell) -> None:
         self.table_prefix = table_prefix
+        self.cell = cell  # the facade's kind of deferred (the async one can be awaited)
         self.identity: dict[Slot, Entry] = {}
         self.tracked: dict[int, Entry] = {}  # id(instance) -> its entry: one key per instance
         self.deleted: set[Ident] = set()
@@ -105,24 +108,24 @@ class UnitOfWork:
         canonical = ident[1]
         entry = self.identity.get((model, canonical))
         if entry is not None:
-            return ready(entry.instance)
+            return self.ready(entry.instance)
         write = self.writes.get(ident)
         if write is not None and write.operation == "update":
             if write.result is not None and write.info.model is model:
                 return write.result  # the item as the update leaves it
         elif write is not None:  # the session's own pending write answers
-            answer: Deferred[Any] = Cell()
+            answer: Deferred[Any] = self.cell(None)
             self._answer(answer, info, ident, write)
             return answer
         if ident in self.deleted:
-            return ready(None)
+            return self.ready(None)
         pending = self.gets.get(ident)
         if pending is None:
             pending = self.gets[ident] = PendingGet(wire_key, consistent)
         pending.consistent = pending.consistent or consistent
         deferred = pending.readers.get(model)
         if deferred is None:
-            deferred = pending.readers[model] = Cell(flush)
+            deferred = pending.readers[model] = self.cell(flush)
         return deferred
 
     def put(self, instance: Model, condition: Condition | None = None) -> None:
@@ -159,7 +162,7 @@ class UnitOfWork:
         flush: Callable[[], object] | None,
     ) -> Deferred[Any]:
         """Queue an update of `instance`'s item; the deferred resolves to it as stored after."""
-        info, ident = self._register_write("update", instance, condition, update, Cell(flush))
+        info, ident = self._register_write("update", instance, condition, update, self.cell(flush))
         entry = self.identity.get((info.model, ident[1]))
         if entry is None or entry.instance is not instance:
             self._track(Entry(instance, info, ident, entry.snapshot if entry else None))
@@ -187,10 +190,16 @@ class UnitOfWork:
         write = PendingWrite(
             "update", None, info, wire_key, condition=condition, update=update, create=create
         )
-        write.result = Cell(flush)
+        write.result = self.cell(flush)
         self._queue(ident, write)
         self.deleted.discard(ident)
         return write.result
+
+    def ready(self, value: M | None) -> Deferred[M]:
+        """A deferred of this facade's kind, already settled with `value`."""
+        deferred: Deferred[M] = self.cell(None)
+        resolve(deferred, value)
+        return deferred
 
     def _deleted(self, ident: Ident) -> None:
         self.deleted.add(ident)
