@@ -9,8 +9,19 @@ client, or an `AiobotocoreTransport`, uses it at its first request.
 """
 
 from _dynamap.session.aio import AsyncSession
+from _dynamap.session.aquery import AsyncQuery, AsyncScan
+from _dynamap.session.atransaction import AsyncReadTransaction, AsyncTransaction
 from _dynamap.session.awaitable import AsyncDeferred
 from _dynamap.transport.aiobotocore import AiobotocoreTransport
 from _dynamap.transport.asyncbase import AsyncTransport
 
-__all__ = ["AiobotocoreTransport", "AsyncDeferred", "AsyncSession", "AsyncTransport"]
+__all__ = [
+    "AiobotocoreTransport",
+    "AsyncDeferred",
+    "AsyncQuery",
+    "AsyncReadTransaction",
+    "AsyncScan",
+    "AsyncSession",
+    "AsyncTransaction",
+    "AsyncTransport",
+]

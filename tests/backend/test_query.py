@@ -32,6 +32,8 @@ from dynamap import (
 )
 from tests.support.tables import create_tables
 
+pytestmark = pytest.mark.usefixtures("session_flavor")
+
 
 class Order(Model, table="qorders"):
     pk: Annotated[str, PartitionKey()]
@@ -133,9 +135,27 @@ def recorder(client: Any) -> Recorder:
     return Recorder(client)
 
 
+class AsyncRecorder:
+    """For the AsyncSession run: records (and checks) into a Recorder's list, then sends."""
+
+    def __init__(self, inner: Any, recorder: Recorder) -> None:
+        self.inner = inner
+        self.recorder = recorder
+
+    async def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.recorder.calls.append((operation, params))
+        check_placeholders(params)
+        result: dict[str, Any] = await self.inner.call(operation, params)
+        return result
+
+
 @pytest.fixture
-def session(recorder: Recorder, table_prefix: str) -> Session:
-    return Session(transport=recorder, table_prefix=table_prefix, concurrency=4)
+def session(client: Any, recorder: Recorder, table_prefix: str, session_flavor: str) -> Session:
+    if session_flavor == "sync":
+        return Session(transport=recorder, table_prefix=table_prefix, concurrency=4)
+    session = Session(client, table_prefix=table_prefix, concurrency=4)  # the async one
+    session.transport = AsyncRecorder(session.transport, recorder)  # type: ignore[assignment]
+    return session
 
 
 def sks(items: list[Any]) -> list[str]:
@@ -378,7 +398,7 @@ def test_a_keys_only_index_query_hydrates_full_items(session: Session, recorder:
 
 
 @pytest.mark.usefixtures("orders")
-def test_a_cursor_of_another_query_is_refused(session: Session) -> None:
+def test_a_cursor_of_another_query_is_refused(client: Any, session: Session) -> None:
     page = session.query(Order, "u#1").limit(2).page()
     assert page.cursor is not None
     token = page.cursor.encode()
@@ -394,6 +414,6 @@ def test_a_cursor_of_another_query_is_refused(session: Session) -> None:
         session.query(Order, "u#1").page(after=token[:-3] + "AAA")
     with pytest.raises(InvalidCursorError):
         Cursor.decode("not a cursor!")
-    other = Session(session.transport, table_prefix="other-")
+    other = Session(client, table_prefix="other-")
     with pytest.raises(InvalidCursorError, match="belongs to"):
         other.query(Order, "u#1").page(after=token)

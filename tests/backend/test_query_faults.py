@@ -24,6 +24,8 @@ from tests.support.faultproxy import FaultPlan, Throttle, Truncate
 from tests.support.faults import READ_OPS, ServerError
 from tests.support.tables import create_tables
 
+pytestmark = pytest.mark.usefixtures("session_flavor")
+
 
 class Event(Model, table="qevents"):
     pk: Annotated[str, PartitionKey()]

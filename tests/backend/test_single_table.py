@@ -20,6 +20,8 @@ from dynamap import (
 )
 from tests.support.tables import create_tables
 
+pytestmark = pytest.mark.usefixtures("session_flavor")
+
 
 class User(Model, table="qapp"):
     pk: Annotated[str, PartitionKey()]
@@ -121,6 +123,7 @@ def test_models_that_cannot_be_told_apart_are_refused() -> None:
             pk: Annotated[str, PartitionKey()]
             kind: Annotated[Literal["y"], Discriminator()]
 
-    session = Session(transport=object())  # type: ignore[arg-type]
+
+def test_several_models_need_discriminators(app: Session) -> None:
     with pytest.raises(ModelDefinitionError, match="no Discriminator"):
-        session.query((User, Plain), "u#1")
+        app.query((User, Plain), "u#1")

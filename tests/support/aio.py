@@ -10,7 +10,7 @@ test bodies check both sessions for the same table state and the same report.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -110,8 +110,20 @@ class BlockingAsyncSession(AsyncSession):
     def update_key(self, model: Any, key: Any, update: Any, /, **options: Any) -> Any:
         return BlockingDeferred(self, super().update_key(model, key, update, **options))
 
-    def flush(self) -> FlushReport:  # type: ignore[override]
-        return self.run(AsyncSession.flush(self))
+    def flush(self, *, atomic: bool = False) -> FlushReport:  # type: ignore[override]
+        return self.run(AsyncSession.flush(self, atomic=atomic))
+
+    def query(self, *args: Any, **options: Any) -> Any:
+        return BlockingRead(self, AsyncSession.query(self, *args, **options))
+
+    def scan(self, *args: Any, **options: Any) -> Any:
+        return BlockingRead(self, AsyncSession.scan(self, *args, **options))
+
+    def transaction(self) -> Any:  # type: ignore[override]
+        return BlockingBlock(self, AsyncSession.transaction(self))
+
+    def read_transaction(self) -> Any:  # type: ignore[override]
+        return BlockingBlock(self, AsyncSession.read_transaction(self))
 
     async def _flush_for_result(self) -> None:
         await AsyncSession.flush(self)
@@ -132,3 +144,67 @@ class BlockingAsyncSession(AsyncSession):
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         finally:
             self.loop.close()
+
+
+class BlockingRead:
+    """An AsyncQuery or AsyncScan behind the sync builders' interface (see the module)."""
+
+    def __init__(self, session: BlockingAsyncSession, builder: Any) -> None:
+        self.session = session
+        self.builder = builder
+
+    def _wrap(self, builder: Any) -> BlockingRead:
+        return BlockingRead(self.session, builder)
+
+    def filter(self, condition: Any) -> BlockingRead:
+        return self._wrap(self.builder.filter(condition))
+
+    def limit(self, n: int) -> BlockingRead:
+        return self._wrap(self.builder.limit(n))
+
+    def page_size(self, n: int) -> BlockingRead:
+        return self._wrap(self.builder.page_size(n))
+
+    def consistent(self, on: bool = True) -> BlockingRead:
+        return self._wrap(self.builder.consistent(on))
+
+    def reverse(self) -> BlockingRead:
+        return self._wrap(self.builder.reverse())
+
+    @property
+    def report(self) -> Any:
+        return self.builder.report
+
+    def __iter__(self) -> Iterator[Any]:
+        items = self.builder.__aiter__()
+        try:
+            while True:
+                try:
+                    yield self.session.run(items.__anext__())
+                except StopAsyncIteration:
+                    return
+        finally:
+            self.session.run(items.aclose())
+
+    def page(self, after: Any = None) -> Any:
+        return self.session.run(self.builder.page(after))
+
+    def count(self) -> int:
+        return self.session.run(self.builder.count())
+
+    def first(self) -> Any:
+        return self.session.run(self.builder.first())
+
+
+class BlockingBlock:
+    """An async transaction block behind a sync `with` block."""
+
+    def __init__(self, session: BlockingAsyncSession, block: Any) -> None:
+        self.session = session
+        self.block = block
+
+    def __enter__(self) -> Any:
+        return self.session.run(self.block.__aenter__())
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.session.run(self.block.__aexit__(exc_type, exc, tb))

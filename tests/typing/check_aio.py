@@ -10,8 +10,25 @@ from typing import Annotated, Any
 
 from typing_extensions import assert_type
 
-from dynamap import Deferred, FlushError, FlushReport, Model, PartitionKey, SortKey
-from dynamap.aio import AsyncDeferred, AsyncSession, AsyncTransport
+from dynamap import (
+    Deferred,
+    FlushError,
+    FlushReport,
+    Model,
+    Page,
+    PartitionKey,
+    SortKey,
+    begins_with,
+)
+from dynamap.aio import (
+    AsyncDeferred,
+    AsyncQuery,
+    AsyncReadTransaction,
+    AsyncScan,
+    AsyncSession,
+    AsyncTransaction,
+    AsyncTransport,
+)
 
 
 class User(Model, table="users"):
@@ -45,3 +62,23 @@ async def sessions(client: Any, transport: AsyncTransport) -> None:
     AsyncSession(transport=transport, cancel_grace=1.0)
     AsyncSession(transport=object())  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     await AsyncSession(client).close()
+
+
+async def queries_and_transactions(session: AsyncSession) -> None:
+    q = session.query(User, "a", begins_with("b"))
+    assert_type(q, AsyncQuery[User])
+    async for user in q.filter(User.path(lambda u: u.visits).gt(1)).reverse().limit(3):
+        assert_type(user, User)
+    assert_type(await q.first(), User | None)
+    assert_type(await q.count(), int)
+    page = await q.page()
+    assert_type(page, Page[User])
+    assert_type(session.scan(User, segments=2), AsyncScan[User])
+    session.query(User, 1.5)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    async with session.transaction() as tx:
+        assert_type(tx, AsyncTransaction)
+        tx.put(User(pk="a", sk="b", name="A"))
+    async with session.read_transaction() as rt:
+        assert_type(rt, AsyncReadTransaction)
+        assert_type(rt.get(User, "a", "b"), Deferred[User])
+    assert_type(await session.flush(atomic=True), FlushReport)

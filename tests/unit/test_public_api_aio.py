@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import dynamap.aio
 
-PINNED = ["AiobotocoreTransport", "AsyncDeferred", "AsyncSession", "AsyncTransport"]
+PINNED = [
+    "AiobotocoreTransport",
+    "AsyncDeferred",
+    "AsyncQuery",
+    "AsyncReadTransaction",
+    "AsyncScan",
+    "AsyncSession",
+    "AsyncTransaction",
+    "AsyncTransport",
+]
 
 
 def test_all_is_pinned_and_documented():

@@ -28,9 +28,12 @@ from _dynamap.expr.conditions import Condition
 from _dynamap.expr.updates import Update
 from _dynamap.model.keys import KeyValue
 from _dynamap.model.model import Model
+from _dynamap.session.areads import AsyncReads
+from _dynamap.session.atransaction import AsyncReadTransaction, AsyncTransaction, run_plan_async
 from _dynamap.session.awaitable import AsyncCell, AsyncDeferred
 from _dynamap.session.facade import SessionFacade
 from _dynamap.session.flush import FlushPlan, in_flight_writes
+from _dynamap.session.txplan import TransactPlan, atomic_flush
 from _dynamap.session.writes import WriteBack
 from _dynamap.transport.aiobotocore import AiobotocoreTransport
 from _dynamap.transport.asyncbase import AsyncTransport
@@ -41,11 +44,8 @@ log = logging.getLogger("dynamap")
 
 M = TypeVar("M", bound=Model)
 
-# How long to wait for requests in flight when a transport declares no `request_timeout`.
-DEFAULT_REQUEST_TIMEOUT = 60.0
 
-
-class AsyncSession(SessionFacade):
+class AsyncSession(SessionFacade, AsyncReads):
     """The unit of work of `Session`, sent by asyncio tasks; reads of many tasks coalesce.
 
     ```python
@@ -249,16 +249,59 @@ class AsyncSession(SessionFacade):
 
     # -- flushing ---------------------------------------------------------------------------
 
-    async def flush(self) -> FlushReport:
+    async def flush(self, *, atomic: bool = False) -> FlushReport:
         """Send every pending get and write, and changes to loaded instances.
 
         As `Session.flush`: raises a FlushError subclass if anything was not done. A
         flush running in another task is waited for first. If the awaiting task is
         cancelled, CancelledError propagates once the requests in flight have answered
         or `cancel_grace` has passed; what was not done stays pending (see the class).
+
+        Args:
+            atomic: send every pending put, delete and update and every changed
+                instance as one transaction (TransactWriteItems), as `Session.flush`.
         """
+        if atomic:
+            return await self._transact("flush", None)
         async with self._lock:
             return await self._flush(include_writes=True)
+
+    # -- transactions -----------------------------------------------------------------------
+
+    def transaction(self) -> AsyncTransaction:
+        """A block whose writes and checks are applied all together or not at all.
+
+        `async with session.transaction() as tx:` then `tx.put`, `tx.update`,
+        `tx.delete`, `tx.check`: one TransactWriteItems when the block ends cleanly,
+        nothing if it ends by an exception. See `Transaction`.
+        """
+        return AsyncTransaction(self._state, self._transact)
+
+    def read_transaction(self) -> AsyncReadTransaction:
+        """A block whose `rt.get` reads are made together, as one TransactGetItems."""
+        return AsyncReadTransaction(self._state, self._transact)
+
+    async def _transact(self, call: str, plan: TransactPlan | None) -> FlushReport:
+        async with self._lock:  # after any flush running: its writes come first
+            linger = self._linger()
+            if self._stragglers:  # a late write of an earlier flush must not overtake this
+                await await_stragglers(self._stragglers, linger)
+            if plan is None:
+                self._enter(call)
+                try:
+                    plan = atomic_flush(self._state, self.write_back)
+                finally:
+                    self._leave()
+            return await run_plan_async(
+                plan,
+                self.transport,
+                policy=self.retry,
+                rng=self._rng,
+                clock=self._clock,
+                sleep=self._sleep,
+                linger=linger,
+                grace=self.cancel_grace,
+            )
 
     async def _flush_for_result(self) -> None:
         await self.flush()
@@ -282,8 +325,7 @@ class AsyncSession(SessionFacade):
                 await self._flush(include_writes=False)
 
     async def _flush(self, *, include_writes: bool) -> FlushReport:
-        # How long requests in flight are waited for: the transport's own timeout.
-        linger = float(getattr(self.transport, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
+        linger = self._linger()
         if include_writes and self._stragglers:
             await await_stragglers(self._stragglers, linger)
         self._enter("flush")

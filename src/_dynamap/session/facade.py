@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from _dynamap.core.cursor import Cursor
 from _dynamap.core.retry import RetryPolicy
 from _dynamap.errors import DynamapError
 from _dynamap.expr.conditions import Condition
@@ -21,10 +22,15 @@ from _dynamap.model.keys import KeyValue
 from _dynamap.model.model import Model
 from _dynamap.session.deferred import Deferred
 from _dynamap.session.guard import CallGuard
+from _dynamap.session.readrun import ReadRun
+from _dynamap.session.readspec import ReadConfig, build_spec
 from _dynamap.session.state import CellFactory, UnitOfWork
 from _dynamap.session.writes import WriteBack
 
-__all__ = ["SessionFacade"]
+__all__ = ["DEFAULT_REQUEST_TIMEOUT", "SessionFacade"]
+
+# How long to wait for requests in flight when a transport declares no `request_timeout`.
+DEFAULT_REQUEST_TIMEOUT = 60.0
 
 M = TypeVar("M", bound=Model)
 
@@ -91,6 +97,24 @@ class SessionFacade:
         if self._closed and not closing:  # checked inside, so close() cannot slip in
             self._guard.leave()
             raise DynamapError("this session is closed")
+
+    def _leave(self) -> None:
+        """End a call started by `_enter`."""
+        self._guard.leave()
+
+    def _linger(self) -> float:
+        """How long requests in flight are waited for: the transport's own timeout."""
+        transport = getattr(self, "transport", None)
+        return float(getattr(transport, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
+
+    def _start_read(self, config: ReadConfig, after: Cursor | None, counting: bool) -> ReadRun:
+        """A new run of a query or scan (checking `after` against it); no I/O."""
+        self._enter(config.operation.lower())
+        try:
+            spec = build_spec(self._state, config)
+            return ReadRun(spec, self._state, after=after, counting=counting)
+        finally:
+            self._leave()
 
     # -- registering work -------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from _dynamap.session.readspec import ReadConfig
 if TYPE_CHECKING:
     from _dynamap.session.readrun import ReadRun
 
-__all__ = ["Page", "Query", "Reader", "Scan"]
+__all__ = ["Page", "Query", "ReadBuilder", "Reader", "Scan", "page_of"]
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
@@ -68,12 +68,15 @@ class Reader(Protocol):
         ...
 
 
-class _Builder(Generic[M]):
-    """What queries and scans share: the settings, and running them."""
+class ReadBuilder(Generic[M]):
+    """What queries and scans, sync and async, share: the settings.
+
+    Subclasses add how a run is sent (`_SyncRun` here, the async one in `aquery.py`).
+    """
 
     __slots__ = ("_config", "_session", "report")
 
-    def __init__(self, session: Reader, config: ReadConfig) -> None:
+    def __init__(self, session: Any, config: ReadConfig) -> None:
         self._session = session
         self._config = config
         self.report: QueryReport | None = None
@@ -131,7 +134,28 @@ class _Builder(Generic[M]):
             )
         return self._with(consistent=on)
 
-    # -- running ----------------------------------------------------------------------------
+    def _reversed(self) -> Self:
+        return self._with(reverse=not self._config.reverse)
+
+
+def page_of(run: ReadRun, items: list[T]) -> Page[T]:
+    """The page a run of `page()` made of `items`."""
+    report = run.report()
+    return Page(
+        items,
+        run.cursor(),
+        report.count,
+        report.scanned_count,
+        sum(report.consumed_capacity.values()),
+        report,
+    )
+
+
+class _SyncRun(ReadBuilder[M]):
+    """Running a query or scan on a `Session`: iteration, pages, counts, first."""
+
+    __slots__ = ()
+    _session: Reader
 
     def __iter__(self) -> Iterator[M]:
         """Every item, page after page, through the session's identity map."""
@@ -167,15 +191,7 @@ class _Builder(Generic[M]):
                     break
         finally:
             self.report = run.report()
-        report = self.report
-        return Page(
-            items,
-            run.cursor(),
-            report.count,
-            report.scanned_count,
-            sum(report.consumed_capacity.values()),
-            report,
-        )
+        return page_of(run, items)
 
     def count(self) -> int:
         """How many items match, over every page (Select=COUNT), with every condition applied.
@@ -202,7 +218,7 @@ class _Builder(Generic[M]):
             self.report = one.report
 
 
-class Query(_Builder[M]):
+class Query(_SyncRun[M]):
     """A query: the items of one partition, of the table or of an index, in sort-key order.
 
     ```python
@@ -215,10 +231,10 @@ class Query(_Builder[M]):
 
     def reverse(self) -> Self:
         """Descending sort-key order (`ScanIndexForward=False`)."""
-        return self._with(reverse=not self._config.reverse)
+        return self._reversed()
 
 
-class Scan(_Builder[M]):
+class Scan(_SyncRun[M]):
     """A scan: every item of a table or index, optionally in parallel segments.
 
     ```python

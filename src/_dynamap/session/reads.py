@@ -7,22 +7,19 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from _dynamap.core.cursor import Cursor, QueryError
 from _dynamap.core.pager import PageRequest
 from _dynamap.core.retry import RetryPolicy
 from _dynamap.drivers.threads import Stragglers, drive
-from _dynamap.errors import DynamapError, FlushError
+from _dynamap.errors import FlushError
 from _dynamap.expr.sortkeys import SortCondition
 from _dynamap.model.keys import KeyValue
-from _dynamap.model.model import Model, ModelInfo
+from _dynamap.model.model import Model
 from _dynamap.model.target import IndexRef
-from _dynamap.session.deferred import Deferred
+from _dynamap.session.hydrate import hydration_failed, hydration_reads, hydration_results
 from _dynamap.session.query import Query, Scan
 from _dynamap.session.readrun import ReadRun
 from _dynamap.session.readspec import (
-    ReadConfig,
     Unknown,
-    build_spec,
     query_config,
     scan_config,
 )
@@ -221,15 +218,6 @@ class SyncReads:
 
     # -- running them -----------------------------------------------------------------------
 
-    def _start_read(self, config: ReadConfig, after: Cursor | None, counting: bool) -> ReadRun:
-        self._enter(config.operation.lower())
-        try:
-            return ReadRun(
-                build_spec(self._state, config), self._state, after=after, counting=counting
-            )
-        finally:
-            self._leave()
-
     def _read_round(self, run: ReadRun) -> bool:
         pager = run.plan(self.retry, self._rng, self._clock())
         if pager is None:
@@ -257,34 +245,18 @@ class SyncReads:
 
     def _hydrate(self, run: ReadRun) -> None:
         """Read the full items of the keys an index query returned, through the session."""
-        keys = run.hydration()
-        if not keys:
-            return
-        info: ModelInfo = run.spec.target.info
-        consistent = run.spec.config.consistent
         self._enter("query (hydrate)")
         try:
-            deferreds: list[Deferred[Any]] = [
-                self._state.get_key(info, ident, key, consistent, None) for ident, key in keys
-            ]
+            reads = hydration_reads(self._state, run)
         finally:
             self._leave()
+        if not reads:
+            return
         try:
             self._flush_gets()
         except FlushError as exc:
-            raise QueryError(
-                f"{run.spec.target.where()}: the full items of an index page could not be "
-                f"read ({exc}); resume with the error's cursor",
-                code=type(exc).__name__,
-                cursor=run.cursor(),
-            ) from exc
-        results: list[Model | Exception | None] = []
-        for deferred in deferreds:
-            try:
-                results.append(deferred.result())
-            except DynamapError as exc:
-                results.append(exc)
-        run.hydrated(results)
+            raise hydration_failed(run, exc) from exc
+        hydration_results(run, reads)
 
 
 def _nothing() -> None:

@@ -22,14 +22,14 @@ from _dynamap.core.transact import MAX_ACTIONS, TransactEngine
 from _dynamap.errors import DynamapError, FlushError, UnprocessedError
 from _dynamap.model.keys import KeyValue, key_values_by_name
 from _dynamap.model.model import Model, model_info
-from _dynamap.session.deferred import Cell, Deferred, fail, resolve
+from _dynamap.session.deferred import Deferred, fail, resolve
 from _dynamap.session.state import decode_error
 from _dynamap.session.txplan import Run, TxAction, cancellation, describe
 
 if TYPE_CHECKING:
     from _dynamap.session.state import UnitOfWork
 
-__all__ = ["ReadPlan", "ReadTransaction"]
+__all__ = ["ReadPlan", "ReadTransaction", "ReadTransactionKeys"]
 
 M = TypeVar("M", bound=Model)
 
@@ -136,51 +136,31 @@ class ReadPlan:
         )
 
 
-class ReadTransaction:
-    """Keys read all at once, as of one moment (TransactGetItems), at the end of the block.
+class ReadTransactionKeys:
+    """What a read transaction block collects: the keys to read (no I/O).
 
-    ```python
-    with session.read_transaction() as rt:
-        a = rt.get(Account, "acc#1")      # Deferred[Account]
-        b = rt.get(Account, "acc#2")
-    print(a.result(), b.result())
-    ```
-
-    A missing item resolves to None; items go through the session's identity map. At
-    most 100 keys (DynamapError at the call). Leaving the block by an exception reads
-    nothing, and the deferreds fail. `report` is the FlushReport once the block ended.
+    `ReadTransaction` (with) and `AsyncReadTransaction` (async with) add how it ends.
     """
 
-    def __init__(self, state: UnitOfWork, run: Run) -> None:
+    def __init__(self, state: UnitOfWork) -> None:
         """Start collecting keys (sessions create read transactions).
 
         Args:
             state: the session's unit of work.
-            run: how the session sends the plan and settles it.
         """
         self._state = state
-        self._run = run
         self._reads: dict[Ident, _Read] = {}
         self._ended = False
         self.report: FlushReport | None = None
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._ended:
-            return
+    def _plan(self, exc_type: type[BaseException] | None) -> ReadPlan | None:
+        """End the block: the plan to run, or None (its reads failed) after an exception."""
         self._ended = True
         plan = ReadPlan(self._state, list(self._reads.values()))
         if exc_type is None:
-            self.report = self._run("read transaction", plan)
-        else:
-            plan._fail(DynamapError(NEVER_SENT))  # pyright: ignore[reportPrivateUsage]
+            return plan
+        plan._fail(DynamapError(NEVER_SENT))  # pyright: ignore[reportPrivateUsage]
+        return None
 
     def get(self, model: type[M], /, *key: KeyValue, **keys: KeyValue) -> Deferred[M]:
         """Read the item of `model` with this key in the transaction.
@@ -209,5 +189,46 @@ class ReadTransaction:
             read = self._reads[ident] = _Read(TxAction("check", info, ident, wire_key))
         deferred = read.readers.get(model)
         if deferred is None:
-            deferred = read.readers[model] = Cell(_not_yet)
+            deferred = read.readers[model] = self._state.cell(_not_yet)
         return deferred
+
+
+class ReadTransaction(ReadTransactionKeys):
+    """Keys read all at once, as of one moment (TransactGetItems), at the end of the block.
+
+    ```python
+    with session.read_transaction() as rt:
+        a = rt.get(Account, "acc#1")      # Deferred[Account]
+        b = rt.get(Account, "acc#2")
+    print(a.result(), b.result())
+    ```
+
+    A missing item resolves to None; items go through the session's identity map. At
+    most 100 keys (DynamapError at the call). Leaving the block by an exception reads
+    nothing, and the deferreds fail. `report` is the FlushReport once the block ended.
+    """
+
+    def __init__(self, state: UnitOfWork, run: Run) -> None:
+        """Start collecting keys (sessions create read transactions).
+
+        Args:
+            state: the session's unit of work.
+            run: how the session sends the plan and settles it.
+        """
+        super().__init__(state)
+        self._run = run
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._ended:
+            return
+        plan = self._plan(exc_type)
+        if plan is not None:
+            self.report = self._run("read transaction", plan)

@@ -35,9 +35,6 @@ log = logging.getLogger("dynamap")
 
 M = TypeVar("M", bound=Model)
 
-# How long to wait for requests in flight when a transport declares no `request_timeout`.
-DEFAULT_REQUEST_TIMEOUT = 60.0
-
 
 class Session(SessionFacade, SyncReads):
     """Collects gets and writes and sends them as batched, concurrent calls.
@@ -158,18 +155,11 @@ class Session(SessionFacade, SyncReads):
         finally:
             self._guard.leave()
 
-    def _leave(self) -> None:
-        self._guard.leave()
-
     def _worker_pool(self) -> ThreadPoolExecutor | None:
         """The session's worker threads (made on first use); None at concurrency 1."""
         if self._pool is None and self.concurrency > 1:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dynamap")
         return self._pool
-
-    def _linger(self) -> float:
-        """How long requests in flight are waited for: the transport's own timeout."""
-        return float(getattr(self.transport, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
 
     # -- registering work: get, put, delete, delete_key, update, update_key, expunge, clear
     # and _retrack are SessionFacade's (session/facade.py), shared with AsyncSession.
@@ -216,7 +206,7 @@ class Session(SessionFacade, SyncReads):
     def _transact(self, call: str, plan: TransactPlan | None) -> FlushReport:
         self._enter(call)
         try:
-            linger = float(getattr(self.transport, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
+            linger = self._linger()
             if self._stragglers:  # a late write of an earlier flush must not overtake this
                 await_stragglers(self._stragglers, linger)
             plan = plan or atomic_flush(self._state, self.write_back)

@@ -36,7 +36,7 @@ from _dynamap.transport.base import Transport
 if TYPE_CHECKING:
     from _dynamap.session.state import UnitOfWork
 
-__all__ = ["Transaction", "run_plan"]
+__all__ = ["Transaction", "TransactionActions", "run_plan"]
 
 
 def run_plan(
@@ -74,56 +74,27 @@ def _idle() -> None:
     """Nothing to absorb while a transaction is in flight."""
 
 
-class Transaction:
-    """Writes and checks that are applied all together or not at all (TransactWriteItems).
+class TransactionActions:
+    """What a transaction block collects: puts, updates, deletes and checks (no I/O).
 
-    ```python
-    with session.transaction() as tx:
-        tx.put(order, condition=Order.path(lambda o: o.pk).not_exists())
-        tx.update(account, Account.path(lambda a: a.balance).add(-12))
-        tx.check(Inventory, "sku#1", condition=Inventory.path(lambda i: i.stock).gt(0))
-        tx.delete(cart)
-    ```
-
-    Leaving the block cleanly sends one TransactWriteItems; leaving it by an exception
-    sends nothing. At most 100 actions, one per item (a check included), and at most
-    4 MB of items: each limit is a DynamapError at the call or before sending, and a
-    transaction is never split. A cancelled transaction raises TransactionCanceledError
-    with one reason per action. Versioned instances carry their version condition.
-    The session's snapshots, versions and identity map change only once the
-    transaction is applied; its pending work is not part of it. `report` is the
-    FlushReport once the block has ended.
+    `Transaction` (with) and `AsyncTransaction` (async with) add how the block ends.
     """
 
-    def __init__(self, state: UnitOfWork, run: Run) -> None:
+    def __init__(self, state: UnitOfWork) -> None:
         """Start collecting actions (sessions create transactions).
 
         Args:
             state: the session's unit of work.
-            run: how the session sends the plan and settles it.
         """
         self._state = state
-        self._run = run
         self._actions: list[TxAction] = []
         self._ended = False
         self.report: FlushReport | None = None
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._ended:
-            return
+    def _plan(self) -> WritePlan:
+        """End the block: the plan of what it collected."""
         self._ended = True
-        if exc_type is None:
-            self.report = self._run(
-                "transaction", WritePlan(self._state, self._actions, atomic=False)
-            )
+        return WritePlan(self._state, self._actions, atomic=False)
 
     def _add(self, action: TxAction) -> None:
         if self._ended:
@@ -173,3 +144,50 @@ class Transaction:
             condition: what the stored item must meet, or the transaction is cancelled.
         """
         self._add(check_action(self._state, model, key, condition))
+
+
+class Transaction(TransactionActions):
+    """Writes and checks that are applied all together or not at all (TransactWriteItems).
+
+    ```python
+    with session.transaction() as tx:
+        tx.put(order, condition=Order.path(lambda o: o.pk).not_exists())
+        tx.update(account, Account.path(lambda a: a.balance).add(-12))
+        tx.check(Inventory, "sku#1", condition=Inventory.path(lambda i: i.stock).gt(0))
+        tx.delete(cart)
+    ```
+
+    Leaving the block cleanly sends one TransactWriteItems; leaving it by an exception
+    sends nothing. At most 100 actions, one per item (a check included), and at most
+    4 MB of items: each limit is a DynamapError at the call or before sending, and a
+    transaction is never split. A cancelled transaction raises TransactionCanceledError
+    with one reason per action. Versioned instances carry their version condition.
+    The session's snapshots, versions and identity map change only once the
+    transaction is applied; its pending work is not part of it. `report` is the
+    FlushReport once the block has ended.
+    """
+
+    def __init__(self, state: UnitOfWork, run: Run) -> None:
+        """Start collecting actions (sessions create transactions).
+
+        Args:
+            state: the session's unit of work.
+            run: how the session sends the plan and settles it.
+        """
+        super().__init__(state)
+        self._run = run
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._ended:
+            return
+        plan = self._plan()
+        if exc_type is None:
+            self.report = self._run("transaction", plan)

@@ -1,0 +1,139 @@
+"""Transactions of an `AsyncSession`: `async with session.transaction() as tx: ...`.
+
+The actions, the plan, the limits and the settling are the sync ones' (`transaction.py`,
+`readtx.py`, `txplan.py`); only sending the one request is awaited.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from typing_extensions import Self
+
+from _dynamap.core.report import FlushReport
+from _dynamap.core.retry import RetryPolicy
+from _dynamap.drivers.aio import drive
+from _dynamap.session.readtx import ReadTransactionKeys
+from _dynamap.session.transaction import TransactionActions
+from _dynamap.session.txplan import TransactPlan
+from _dynamap.transport.asyncbase import AsyncTransport
+
+if TYPE_CHECKING:
+    from _dynamap.session.state import UnitOfWork
+
+__all__ = ["AsyncReadTransaction", "AsyncRun", "AsyncTransaction", "run_plan_async"]
+
+AsyncRun = Callable[[str, TransactPlan], Awaitable[FlushReport]]  # the facade's way to run
+
+
+async def run_plan_async(
+    plan: TransactPlan,
+    transport: AsyncTransport,
+    *,
+    policy: RetryPolicy,
+    rng: random.Random,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[object]],
+    linger: float,
+    grace: float,
+) -> FlushReport:
+    """Send a transaction plan (one request, retried with its token) and settle it."""
+    engine = plan.start(policy, rng, clock())
+    if engine is None:
+        return FlushReport()
+    try:
+        await drive(
+            engine,
+            transport,
+            concurrency=1,
+            absorb=_idle,
+            clock=clock,
+            sleep=sleep,
+            linger=linger,
+            grace=grace,
+        )
+    except BaseException:
+        plan.interrupted()  # what is known is settled; CancelledError propagates
+        raise
+    return plan.settle()
+
+
+def _idle() -> None:
+    """Nothing to absorb while a transaction is in flight."""
+
+
+class AsyncTransaction(TransactionActions):
+    """`Transaction` for an `AsyncSession`: one TransactWriteItems when the block ends.
+
+    ```python
+    async with session.transaction() as tx:
+        tx.put(order, condition=Order.path(lambda o: o.pk).not_exists())
+        tx.update(account, Account.path(lambda a: a.balance).add(-12))
+    ```
+
+    Leaving the block by an exception sends nothing. Everything else is as `Transaction`.
+    """
+
+    def __init__(self, state: UnitOfWork, run: AsyncRun) -> None:
+        """Start collecting actions (sessions create transactions).
+
+        Args:
+            state: the session's unit of work.
+            run: how the session sends the plan and settles it.
+        """
+        super().__init__(state)
+        self._run = run
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._ended:
+            return
+        plan = self._plan()
+        if exc_type is None:
+            self.report = await self._run("transaction", plan)
+
+
+class AsyncReadTransaction(ReadTransactionKeys):
+    """`ReadTransaction` for an `AsyncSession`: one TransactGetItems when the block ends.
+
+    ```python
+    async with session.read_transaction() as rt:
+        a = rt.get(Account, "acc#1")
+    print(a.result())
+    ```
+    """
+
+    def __init__(self, state: UnitOfWork, run: AsyncRun) -> None:
+        """Start collecting keys (sessions create read transactions).
+
+        Args:
+            state: the session's unit of work.
+            run: how the session sends the plan and settles it.
+        """
+        super().__init__(state)
+        self._run = run
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._ended:
+            return
+        plan = self._plan(exc_type)
+        if plan is not None:
+            self.report = await self._run("read transaction", plan)
