@@ -449,3 +449,14 @@ def test_a_tampered_number_key_is_refused(session: Session, client: Any, table_p
 
 def sks_n(items: list[Counter]) -> list[int]:
     return [c.n for c in items]
+
+
+def test_between_with_its_bounds_reversed_fails_at_the_call(session: Session) -> None:
+    # DynamoDB rejects such a query when it is sent; the bounds compare as it compares keys.
+    with pytest.raises(InvalidKeyError, match="between"):
+        session.query(Counter, "c", between(10, 9))
+    with pytest.raises(InvalidKeyError, match="between"):
+        session.query(Order, "u#1", between("order#9", "order#10"))  # by UTF-8 bytes
+    session.query(Counter, "c", between(9, 10))
+    session.query(Counter, "c", between(5, 5))  # equal bounds
+    session.query(Order, "u#1", between("order#10", "order#9"))

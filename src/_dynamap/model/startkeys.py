@@ -16,7 +16,7 @@ from _dynamap.codec.numbers import decimal_to_wire
 from _dynamap.errors import EncodeError, InvalidCursorError
 from _dynamap.expr.sortkeys import SortCondition
 from _dynamap.model.keys import KeyAttr
-from _dynamap.model.target import ReadTarget
+from _dynamap.model.target import ReadTarget, sort_order
 
 __all__ = ["check_start_key"]
 
@@ -48,8 +48,8 @@ def check_start_key(
         return
     cond = sort if isinstance(sort, SortCondition) else SortCondition("=", (sort,))
     key = target.sort
-    held = _order(position[key.attr])
-    bounds = [_order(key.encode(v, target.info.name)) for v in cond.values]
+    held = sort_order(position[key.attr])
+    bounds = [sort_order(key.encode(v, target.info.name)) for v in cond.values]
     if not _meets(cond, held, bounds):
         raise InvalidCursorError(
             f"this cursor's key ({key.attr}={_show(position[key.attr])}) lies outside the "
@@ -78,16 +78,6 @@ def _check_value(key: KeyAttr, av: dict[str, Any], what: str) -> None:
     fault = key.fault(av)
     if fault is not None:
         raise InvalidCursorError(f"this cursor's key value of {key.attr} {fault}")
-
-
-def _order(av: dict[str, Any]) -> Decimal | bytes:
-    """A key value in DynamoDB's sort order: numbers by value, strings by UTF-8 bytes."""
-    ((tag, value),) = av.items()
-    if tag == "N":
-        return Decimal(value)
-    if tag == "S":
-        return str(value).encode("utf-8", "surrogatepass")
-    return bytes(value)
 
 
 def _meets(cond: SortCondition, held: Any, bounds: list[Any]) -> bool:
