@@ -417,3 +417,66 @@ def test_a_cursor_of_another_query_is_refused(client: Any, session: Session) -> 
     other = Session(client, table_prefix="other-")
     with pytest.raises(InvalidCursorError, match="belongs to"):
         other.query(Order, "u#1").page(after=token)
+
+
+def _tampered(cursor: Cursor, position: dict[str, Any]) -> str:
+    """`cursor`'s token with its position replaced, as a hostile client would send it."""
+    return Cursor(cursor.table, cursor.index, cursor.scope, cursor.streams, (position,)).encode()
+
+
+@pytest.mark.usefixtures("orders")
+def test_a_tampered_cursor_key_is_refused_before_it_is_sent(
+    session: Session, recorder: Recorder
+) -> None:
+    q = session.query(Order, "u#1", begins_with("order#1"))
+    page = q.limit(2).page()
+    assert page.cursor is not None
+    sent = len(recorder.calls)
+    for position in (
+        {"pk": {"S": "u#1"}, "sk": {"N": "1"}},  # a string key given as a number
+        {"pk": {"S": "u#1"}, "sk": {"B": b"order#11"}},
+        {"pk": {"S": "u#1"}, "sk": {"S": "x" * 1025}},  # longer than a sort key can be
+        {"pk": {"S": "u#1"}, "sk": {"S": "order#05"}},  # outside begins_with("order#1")
+        {"pk": {"S": "u#1"}, "sk": {"S": "other"}},
+    ):
+        with pytest.raises(InvalidCursorError, match="sk"):
+            q.page(after=_tampered(page.cursor, position))
+    narrow = session.query(Order, "u#1", between("order#05", "order#07"))
+    start = narrow.limit(1).page().cursor
+    assert start is not None
+    for outside in ("order#04", "order#08"):
+        with pytest.raises(InvalidCursorError, match="outside"):
+            narrow.page(after=_tampered(start, {"pk": {"S": "u#1"}, "sk": {"S": outside}}))
+    assert len(recorder.calls) == sent + 1  # only the page of `narrow` was sent
+    inside = narrow.page(after=_tampered(start, {"pk": {"S": "u#1"}, "sk": {"S": "order#05"}}))
+    assert sks(inside.items) == [sk(6), sk(7)]
+
+
+def test_a_tampered_number_key_is_refused(session: Session, client: Any, table_prefix: str) -> None:
+    create_tables(client, table_prefix, Counter)
+    for n in range(5):
+        session.put(Counter(pk="c", n=n))
+    session.flush()
+    q = session.query(Counter, "c", ge(1))
+    page = q.limit(2).page()
+    assert page.cursor is not None and sks_n(page.items) == [1, 2]
+    for text in ("abc", "1" * 39, "1E200", "NaN", "1_0", " 2", "0"):
+        with pytest.raises(InvalidCursorError, match="n"):
+            q.page(after=_tampered(page.cursor, {"pk": {"S": "c"}, "n": {"N": text}}))
+    rest = q.page(after=_tampered(page.cursor, {"pk": {"S": "c"}, "n": {"N": "2.0"}}))
+    assert sks_n(rest.items) == [3, 4]  # another spelling of the same number
+
+
+def sks_n(items: list[Counter]) -> list[int]:
+    return [c.n for c in items]
+
+
+def test_between_with_its_bounds_reversed_fails_at_the_call(session: Session) -> None:
+    # DynamoDB rejects such a query when it is sent; the bounds compare as it compares keys.
+    with pytest.raises(InvalidKeyError, match="between"):
+        session.query(Counter, "c", between(10, 9))
+    with pytest.raises(InvalidKeyError, match="between"):
+        session.query(Order, "u#1", between("order#9", "order#10"))  # by UTF-8 bytes
+    session.query(Counter, "c", between(9, 10))
+    session.query(Counter, "c", between(5, 5))  # equal bounds
+    session.query(Order, "u#1", between("order#10", "order#9"))

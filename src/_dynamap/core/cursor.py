@@ -85,7 +85,8 @@ class Cursor:
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             doc: Any = json.loads(raw)
-        except (ValueError, binascii.Error, UnicodeDecodeError):
+        except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
+            # RecursionError: JSON nested deeper than the decoder recurses (a hostile token).
             raise InvalidCursorError("not a dynamap cursor token") from None
         fields = _as_dict(doc)
         if fields is None or fields.get("v") != _VERSION:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, cast
 
 from _dynamap.declare.markers import IndexDeclaration
@@ -19,7 +20,7 @@ from _dynamap.expr.sortkeys import SortCondition
 from _dynamap.model.keys import KeyAttr
 from _dynamap.model.model import ModelInfo, ResolvedIndex
 
-__all__ = ["IndexRef", "ReadTarget", "resolve_target"]
+__all__ = ["IndexRef", "ReadTarget", "resolve_target", "sort_order"]
 
 IndexRef = IndexDeclaration | str
 
@@ -80,9 +81,15 @@ class ReadTarget:
                 f"{name}.{key.name} is a numeric sort key: begins_with applies to string "
                 f"and binary sort keys only; use between(...) or ge/lt"
             )
-        values = [Value(key.encode(v, name)) for v in cond.values]
+        encoded = [key.encode(v, name) for v in cond.values]
+        values = [Value(av) for av in encoded]
         path: AttrPath[Any] = AttrPath(key.attr)
         if cond.op == "BETWEEN":
+            if sort_order(encoded[0]) > sort_order(encoded[1]):
+                raise InvalidKeyError(
+                    f"{name}.{key.name}: {cond!r} has its low bound above its high bound "
+                    f"(in DynamoDB's order of {key.type} keys); DynamoDB would reject it"
+                )
             return condition & Between(path, values[0], values[1])
         if cond.op == "begins_with":
             return condition & Function("begins_with", path, values[0])
@@ -108,6 +115,16 @@ class ReadTarget:
         path: AttrPath[Any] = AttrPath(attr)
         values = [Value(k.wire) for k in kinds if k is not None]
         return Compare(path, "=", values[0]) if len(values) == 1 else In(path, values)
+
+
+def sort_order(av: dict[str, Any]) -> Any:
+    """A key value in DynamoDB's sort order: numbers by value, strings by UTF-8 bytes."""
+    ((tag, value),) = av.items()
+    if tag == "N":
+        return Decimal(value)
+    if tag == "S":
+        return str(value).encode("utf-8", "surrogatepass")
+    return bytes(value)
 
 
 def attr_paths(node: object) -> Iterator[AttrPath[Any]]:

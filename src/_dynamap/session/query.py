@@ -67,6 +67,10 @@ class Reader(Protocol):
         """Read the next round of `run`; False when there is nothing more to read."""
         ...
 
+    def _hand_out(self, run: ReadRun) -> Iterator[Any]:
+        """The items of `run`'s round, each made an instance inside the session's call guard."""
+        ...
+
 
 class ReadBuilder(Generic[M]):
     """What queries and scans, sync and async, share: the settings.
@@ -165,7 +169,7 @@ class _SyncRun(ReadBuilder[M]):
     def _iterate(self, run: ReadRun) -> Generator[M, None, None]:
         try:
             while True:
-                yield from run.drain()
+                yield from self._session._hand_out(run)  # pyright: ignore[reportPrivateUsage]
                 if not self._session._read_round(run):  # pyright: ignore[reportPrivateUsage]
                     return
         finally:
@@ -184,7 +188,7 @@ class _SyncRun(ReadBuilder[M]):
         items: list[M] = []
         try:
             while True:
-                items.extend(run.drain())
+                items.extend(self._session._hand_out(run))  # pyright: ignore[reportPrivateUsage]
                 if self._config.limit is None and run.requests:
                     break
                 if not self._session._read_round(run):  # pyright: ignore[reportPrivateUsage]

@@ -18,6 +18,7 @@ from _dynamap.expr.context import RenderContext
 from _dynamap.expr.render import render_expressions
 from _dynamap.expr.sortkeys import SortCondition
 from _dynamap.model.model import Model, ModelInfo, model_info
+from _dynamap.model.startkeys import check_start_key
 from _dynamap.model.target import IndexRef, ReadTarget, resolve_target
 from _dynamap.session.state import UnitOfWork
 
@@ -218,3 +219,5 @@ def check_cursor(spec: ReadSpec, cursor: Cursor) -> None:
             )
         if spec.scope is not None and any(position[a] != v for a, v in spec.scope.items()):
             raise InvalidCursorError(f"this cursor's key lies outside the partition of this {what}")
+        # Values of the wrong type, or outside the sort condition: DynamoDB would reject them.
+        check_start_key(spec.target, position, spec.config.sort, what)

@@ -67,3 +67,12 @@ def test_garbage_is_refused() -> None:
             Cursor.decode(token)
     assert Cursor.decode(_token(GOOD)).positions == ({"pk": {"S": "a"}},)
     assert not Cursor.decode(_token(GOOD)).finished
+
+
+def test_deeply_nested_json_is_refused_not_a_recursion_error() -> None:
+    # Within the 64 KB limit, but deeper than Python's JSON decoder recurses.
+    deep = b'{"v":1,"t":"t","s":[null],"k":[null],"z":' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+    token = base64.urlsafe_b64encode(deep).decode().rstrip("=")
+    assert len(token) < 64 * 1024
+    with pytest.raises(InvalidCursorError):
+        Cursor.decode(token)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any
 
 import pytest
 
-from dynamap import Model, PartitionKey, Session, SortKey
+from dynamap import DynamapError, Model, PartitionKey, Session, SortKey
 
 
 class Item(Model, table="runs"):
@@ -90,3 +91,40 @@ def test_limit_asks_for_no_more_than_it_needs_without_a_filter() -> None:
     assert q.report is not None and q.report.requests == 2 and q.report.items == 7
     first = session.query(Item, "p").first()
     assert first is not None and first.sk == 0 and pages.calls[-1]["Limit"] == 1
+
+
+class BlockingWrites(Pages):
+    """Pages, and a BatchWriteItem that waits until `gate` is set (a flush in progress)."""
+
+    def __init__(self, n: int, size: int) -> None:
+        super().__init__(n, size)
+        self.gate = threading.Event()
+        self.writing = threading.Event()
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if operation == "BatchWriteItem":
+            self.writing.set()
+            self.gate.wait(10)
+            return {}
+        return super().call(operation, params)
+
+
+def test_handing_out_an_item_during_another_threads_flush_is_refused() -> None:
+    pages = BlockingWrites(10, 10)
+    session = Session(transport=pages)
+    items = iter(session.query(Item, "p"))
+    assert next(items).sk == 0  # the page of ten is read; nine are still to be handed out
+    session.put(Item(pk="x", sk=1))
+    flushing = threading.Thread(target=session.flush)
+    flushing.start()
+    try:
+        assert pages.writing.wait(10)
+        # Loading an item into the identity map now would race with the flush settling.
+        with pytest.raises(DynamapError, match="in use by another call"):
+            next(items)
+    finally:
+        pages.gate.set()
+        flushing.join()
+    assert len(session._state.identity) == 2  # pyright: ignore[reportPrivateUsage]
+    again = [i.sk for i in session.query(Item, "p")]  # nothing was half-loaded
+    assert again == list(range(10))
