@@ -410,6 +410,12 @@ def test_a_cursor_of_another_query_is_refused(client: Any, session: Session) -> 
         session.query(Order, "u#2").page(after=token)
     with pytest.raises(InvalidCursorError, match="segments"):
         session.scan(Order, segments=2).page(after=token)
+    with pytest.raises(InvalidCursorError, match="belongs to a query, not to this scan"):
+        session.scan(Order).page(after=token)
+    scan_page = session.scan(Order).limit(2).page()
+    assert scan_page.cursor is not None
+    with pytest.raises(InvalidCursorError, match="belongs to a scan, not to this query"):
+        session.query(Order, "u#1").page(after=scan_page.cursor)
     with pytest.raises(InvalidCursorError):
         session.query(Order, "u#1").page(after=token[:-3] + "AAA")
     with pytest.raises(InvalidCursorError):

@@ -7,8 +7,8 @@ The settings are `ReadBuilder`'s and every decision is the run's (`readrun.py`),
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from typing_extensions import Self
 
@@ -36,6 +36,10 @@ class AsyncReader(Protocol):
         """Read the next round of `run`; False when there is nothing more to read."""
         ...
 
+    def _hand_out(self, run: ReadRun) -> Iterator[Any]:
+        """The items of `run`'s round, each made an instance inside the session's call guard."""
+        ...
+
 
 class _AsyncRun(ReadBuilder[M]):
     """Running a query or scan on an `AsyncSession`."""
@@ -51,7 +55,7 @@ class _AsyncRun(ReadBuilder[M]):
     async def _iterate(self, run: ReadRun) -> AsyncGenerator[M, None]:
         try:
             while True:
-                for item in run.drain():
+                for item in self._session._hand_out(run):  # pyright: ignore[reportPrivateUsage]
                     yield item
                 if not await self._session._read_round(run):  # pyright: ignore[reportPrivateUsage]
                     return
@@ -69,7 +73,7 @@ class _AsyncRun(ReadBuilder[M]):
         items: list[M] = []
         try:
             while True:
-                items.extend(run.drain())
+                items.extend(self._session._hand_out(run))  # pyright: ignore[reportPrivateUsage]
                 if self._config.limit is None and run.requests:
                     break
                 if not await self._session._read_round(run):  # pyright: ignore[reportPrivateUsage]

@@ -10,7 +10,7 @@ result of the facade's kind (`cell`), which settles itself through the facade's
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from _dynamap.core.cursor import Cursor
@@ -33,6 +33,7 @@ __all__ = ["DEFAULT_REQUEST_TIMEOUT", "SessionFacade"]
 DEFAULT_REQUEST_TIMEOUT = 60.0
 
 M = TypeVar("M", bound=Model)
+_END = object()
 
 
 class SessionFacade:
@@ -115,6 +116,23 @@ class SessionFacade:
             return ReadRun(spec, self._state, after=after, counting=counting)
         finally:
             self._leave()
+
+    def _hand_out(self, run: ReadRun) -> Iterator[Any]:
+        # Making an instance changes the identity map: inside the call guard, like any
+        # call, so that another thread's flush is never settled meanwhile. The guard is
+        # left between items (the caller may use the session in the loop), and taken
+        # before the next item, so that a refused item is not handed out nor skipped.
+        items = run.drain()
+        call = run.spec.config.operation.lower()
+        while True:
+            self._enter(call)
+            try:
+                item = next(items, _END)
+            finally:
+                self._leave()
+            if item is _END:
+                return
+            yield item
 
     # -- registering work -------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -243,23 +243,6 @@ class SyncReads:
             self._hydrate(run)
         return True
 
-    def _hand_out(self, run: ReadRun) -> Iterator[Any]:
-        # Making an instance changes the identity map: inside the call guard, like any
-        # call, so that another thread's flush is never settled meanwhile. The guard is
-        # left between items (the caller may use the session in the loop), and taken
-        # before the next item, so that a refused item is not handed out nor skipped.
-        items = run.drain()
-        call = run.spec.config.operation.lower()
-        while True:
-            self._enter(call)
-            try:
-                item = next(items, _END)
-            finally:
-                self._leave()
-            if item is _END:
-                return
-            yield item
-
     def _hydrate(self, run: ReadRun) -> None:
         """Read the full items of the keys an index query returned, through the session."""
         self._enter("query (hydrate)")
@@ -274,9 +257,6 @@ class SyncReads:
         except FlushError as exc:
             raise hydration_failed(run, exc) from exc
         hydration_results(run, reads)
-
-
-_END = object()
 
 
 def _nothing() -> None:

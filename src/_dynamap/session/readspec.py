@@ -206,6 +206,9 @@ def check_cursor(spec: ReadSpec, cursor: Cursor) -> None:
         raise InvalidCursorError(f"this cursor belongs to {where}, not to this {what}")
     if cursor.streams != spec.config.streams:
         raise InvalidCursorError(f"this cursor belongs to other scan segments than this {what}")
+    if (cursor.scope is None) != (spec.scope is None):
+        kind = "scan" if cursor.scope is None else "query"
+        raise InvalidCursorError(f"this cursor belongs to a {kind}, not to this {what}")
     if cursor.scope != spec.scope:
         raise InvalidCursorError(f"this cursor belongs to another partition than this {what}")
     expected = set(spec.target.cursor_attrs)
