@@ -293,7 +293,7 @@ def test_read_transaction_missing_key_is_none(
     with session.read_transaction() as rt:
         a, b = rt.get(Account, "acc#1"), rt.get(Account, pk="acc#2")
         missing = rt.get(Account, "nope")
-        with pytest.raises(DynamapError, match="once its block has ended|await it"):
+        with pytest.raises(DynamapError, match=r"once its block has ended|await it"):
             a.result()
     assert proxy.counts.requests == {"TransactGetItems": 1}
     assert proxy.counts.keys["TransactGetItems"] == 3
