@@ -28,7 +28,7 @@ from _dynamap.session.guard import CallGuard
 from _dynamap.session.state import UnitOfWork
 from _dynamap.session.writes import WriteBack
 from _dynamap.transport.base import Transport
-from _dynamap.transport.boto3 import Boto3Transport
+from _dynamap.transport.fast import default_transport
 
 __all__ = ["Session"]
 
@@ -101,7 +101,7 @@ class Session:
         if transport is None:
             if client is None:
                 raise TypeError("Session needs a boto3 DynamoDB client or a transport")
-            transport = Boto3Transport(client)
+            transport = default_transport(client)
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if write_back not in ("update", "put"):
