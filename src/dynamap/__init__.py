@@ -44,6 +44,9 @@ from _dynamap.session.sync import Session
 from _dynamap.transport.base import Transport
 from _dynamap.transport.boto3 import Boto3Transport
 
+# -- the fast transport (issue 12) --
+from _dynamap.transport.fast import FastTransport
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -90,4 +93,6 @@ __all__ = [
     "projection",
     "render_expressions",
     "to_item",
+    # -- the fast transport (issue 12) --
+    "FastTransport",
 ]

@@ -48,6 +48,8 @@ PINNED = [
     "projection",
     "render_expressions",
     "to_item",
+    # -- the fast transport (issue 12) --
+    "FastTransport",
 ]
 
 

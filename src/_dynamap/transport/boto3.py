@@ -146,7 +146,7 @@ def _crc32_handler(response_dict: dict[str, Any], **_: Any) -> None:
     actual = zlib.crc32(response_dict["body"] or b"") & 0xFFFFFFFF
     if str(actual) != expected:
         raise ChecksumError(
-            checksum_type="crc32", expected_checksum=expected, actual_checksum=actual
+            checksum_type="crc32", expected_checksum=expected, actual_checksum=str(actual)
         )
 
 

@@ -1,34 +1,38 @@
-"""The fast transport: DynamoDB's JSON protocol sent over the boto3 client's own HTTP pool.
+"""The fast transport: DynamoDB's JSON protocol sent by dynamap, with a boto3 client's settings.
 
 botocore spends most of a batch call's client time on item data: validating the
 parameters, serialising them, and parsing the answer shape by shape. This transport
 keeps what botocore is good at and skips the rest:
 
 - from the client: its credentials (fetched per request, so refreshable credentials
-  are refreshed), region, endpoint (FIPS and dual-stack settings included) and user
-  agent, and its urllib3 pool (`client._endpoint.http_session`), which botocore built from
-  the client's configuration: TLS verification, proxies, timeouts, pool size, TCP
-  keep-alive, client certificates. Connection errors come from that pool as botocore's
-  exceptions and are mapped exactly as `Boto3Transport` maps them;
+  are refreshed), region, endpoint (FIPS and dual-stack settings included), user agent,
+  and its HTTP settings: TLS verification, timeouts, pool size, socket options;
 - from `wire.py`: the JSON body, the SigV4 signature (botocore's signer), the CRC32 check
-  and the error mapping.
+  and the error mapping;
+- from `connections.py`: keep-alive HTTP/1.1 connections, several times cheaper per
+  request than botocore's urllib3 session. A client with a proxy (configured or from
+  the environment) or a client certificate sends through its botocore session instead.
 
 Each request is first offered to the client's `before-send.dynamodb.<Operation>` event,
-as botocore's endpoint does, so stubs that answer there (moto's `mock_aws`, botocore's
-Stubber does not: it works at `before-call`) keep working, and handlers that count or
-inspect requests see them. No retries happen here: the session's engine owns them.
+as botocore's endpoint does, so stubs that answer there (moto's `mock_aws`) keep
+working, and handlers that count or inspect requests see them. No retries happen here:
+the session's engine owns them, which also keeps the flush deadline exact.
 
 Not supported (use `Boto3Transport`): account-ID-based endpoints (the client's regional
-endpoint is used, which is always valid) and clients whose signature version is not SigV4.
+endpoint is used, which is always valid), signature versions other than SigV4, and
+botocore's `before-call`/`after-call` events (so botocore's Stubber does not apply).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
+from _dynamap.errors import TransportError
+from _dynamap.transport.base import Transport
 from _dynamap.transport.boto3 import transport_error
+from _dynamap.transport.connections import ConnectionPool, NoAnswer, NotSent
 from _dynamap.transport.wire import Wire
 
 __all__ = ["FastTransport"]
@@ -67,6 +71,8 @@ class FastTransport:
             config.read_timeout or 60
         )
         self._http: Any = client._endpoint.http_session
+        # Our own connections where the configuration allows; botocore's session otherwise.
+        self.pool: ConnectionPool | None = own_pool(client, self.wire.url)
         self._emit: Callable[..., tuple[Any, Any]] = meta.events.emit_until_response
         self._service_id: str = meta.service_model.service_id.hyphenize()
         self._events: dict[str, str] = {}
@@ -94,18 +100,55 @@ class FastTransport:
             event = self._events[operation] = f"before-send.{self._service_id}.{operation}"
         try:
             _, response = self._emit(event, request=request)
+            if response is None and self.pool is not None:
+                answer = self.pool.post(request.headers, cast(bytes, request.body))
+                return self._parse(operation, answer.status, answer.headers, answer.body)
             if response is None:
                 response = self._http.send(request)
             status: int = response.status_code
             body: bytes = response.content
+        except NotSent as exc:
+            raise TransportError(TransportError.NOT_SENT, str(exc)) from exc
+        except NoAnswer as exc:
+            raise TransportError(TransportError.NO_ANSWER, str(exc)) from exc
+        except TransportError:
+            raise
         except Exception as exc:
             error = transport_error(exc)
             if error is None:
                 raise
             raise error from exc
+        return self._parse(operation, status, response.headers, body)
+
+    def _parse(
+        self, operation: str, status: int, headers: Mapping[str, str], body: bytes
+    ) -> dict[str, Any]:
         if status >= 300:
             log.debug("%s answered HTTP %d", operation, status)
-        return self.wire.parse(status, response.headers, body)
+        return self.wire.parse(status, headers, body)
+
+
+def own_pool(client: Any, url: str) -> ConnectionPool | None:
+    """A ConnectionPool configured like `client`'s HTTP session; None if it cannot be.
+
+    botocore's session stays in use when the client has a proxy (including one from the
+    environment) or a client certificate, which our pool does not implement.
+    """
+    session = client._endpoint.http_session
+    try:
+        if session._proxy_config.proxy_url_for(url) or session._cert_file is not None:
+            return None
+        config = client.meta.config
+        return ConnectionPool(
+            url,
+            verify=session._verify,
+            connect_timeout=float(config.connect_timeout or 60),
+            read_timeout=float(config.read_timeout or 60),
+            size=int(session._max_pool_connections or 10),
+            socket_options=list(session._socket_options or []),
+        )
+    except AttributeError:  # another botocore's session: use it as it is
+        return None
 
 
 # What `Session(client)` sends through: "fast" (FastTransport, the default) or "botocore"
@@ -113,7 +156,7 @@ class FastTransport:
 DEFAULT_TRANSPORT = "fast"
 
 
-def default_transport(client: Any) -> Any:
+def default_transport(client: Any) -> Transport:
     """The transport `Session(client)` uses: FastTransport for a boto3 DynamoDB client.
 
     Anything else (a client without botocore's internals, another signature version,
@@ -137,9 +180,10 @@ def _supported(client: Any) -> bool:
     if not isinstance(client, BaseClient):
         return False
     meta = client.meta
+    signature: Any = getattr(meta.config, "signature_version", None)
     return (
         meta.service_model.service_name == "dynamodb"
-        and meta.config.signature_version in (None, "v4", UNSIGNED)
+        and signature in (None, "v4", UNSIGNED)
         and getattr(getattr(client, "_endpoint", None), "http_session", None) is not None
         and bool(meta.region_name)
     )

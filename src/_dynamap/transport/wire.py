@@ -28,7 +28,7 @@ import http.client
 import logging
 import zlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import pydantic_core
 from botocore.auth import SigV4Auth
@@ -66,14 +66,17 @@ def _b64(value: Any) -> str:
 def _encode_binary(value: Any) -> Any:
     """A copy of `value` with every B/BS attribute value as base64 text."""
     if isinstance(value, dict):
-        if len(value) == 1:
-            if "B" in value and isinstance(value["B"], (bytes, bytearray, memoryview, str)):
-                return {"B": _b64(value["B"])}
-            if "BS" in value and isinstance(value["BS"], (list, tuple, set, frozenset)):
-                return {"BS": [_b64(v) for v in value["BS"]]}
-        return {k: _encode_binary(v) for k, v in value.items()}
+        node = cast("dict[str, Any]", value)
+        if len(node) == 1:
+            blob = node.get("B")
+            if isinstance(blob, (bytes, bytearray, memoryview, str)):
+                return {"B": _b64(blob)}
+            blobs = node.get("BS")
+            if isinstance(blobs, (list, tuple, set, frozenset)):
+                return {"BS": [_b64(v) for v in cast("list[Any]", blobs)]}
+        return {k: _encode_binary(v) for k, v in node.items()}
     if isinstance(value, (list, tuple)):
-        return [_encode_binary(v) for v in value]
+        return [_encode_binary(v) for v in cast("list[Any]", value)]
     return value
 
 
@@ -101,25 +104,29 @@ def decode_binary(value: Any) -> Any:
         value: a parsed JSON value from a DynamoDB answer.
     """
     if isinstance(value, dict):
-        if len(value) == 1:
-            if isinstance(value.get("B"), str):
-                value["B"] = base64.b64decode(value["B"])
-                return value
-            if isinstance(value.get("BS"), list):
-                value["BS"] = [base64.b64decode(v) for v in value["BS"]]
-                return value
-        for key in [k for k, v in value.items() if v is None]:
-            del value[key]
-        for item in value.values():
+        node = cast("dict[str, Any]", value)
+        if len(node) == 1:
+            blob = node.get("B")
+            if isinstance(blob, str):
+                node["B"] = base64.b64decode(blob)
+                return node
+            blobs = node.get("BS")
+            if isinstance(blobs, list):
+                node["BS"] = [base64.b64decode(v) for v in cast("list[str]", blobs)]
+                return node
+        for key in [k for k, v in node.items() if v is None]:
+            del node[key]
+        for item in node.values():
             decode_binary(item)
     elif isinstance(value, list):
-        for item in value:
+        elements: list[Any] = value  # pyright: ignore[reportUnknownVariableType]
+        for item in elements:
             decode_binary(item)
-    return value
+    return cast(Any, value)
 
 
 def _loads(body: bytes) -> Any:
-    parsed = pydantic_core.from_json(body, cache_strings=False) if body else {}
+    parsed: Any = pydantic_core.from_json(body, cache_strings=False) if body else {}
     if any(marker in body for marker in _IN_MARKERS):
         decode_binary(parsed)
     return parsed
@@ -161,7 +168,7 @@ def parse_answer(
         ) from None
     if not isinstance(parsed, dict):
         raise TransportError(TransportError.NO_ANSWER, "ResponseParserError: not a JSON object")
-    return parsed
+    return cast("dict[str, Any]", parsed)
 
 
 def _crc_value(header: str) -> int:
@@ -191,9 +198,7 @@ def error_from_answer(status: int, body: bytes, error_members: Any = None) -> Tr
         parsed: Any = pydantic_core.from_json(body) if body else {}
     except ValueError:
         parsed = {"message": body.decode("utf-8", "replace")}
-    if not isinstance(parsed, dict):
-        parsed = {}
-    fields: dict[str, Any] = parsed
+    fields: dict[str, Any] = cast("dict[str, Any]", parsed) if isinstance(parsed, dict) else {}
     code = str(fields.get("__type", str(status)))
     code = code.split(":", 1)[0] if ":" in code else code
     code = code.rsplit("#", 1)[1] if "#" in code else code
@@ -243,7 +248,7 @@ class Wire:
         self.signing_name: str = signing_name
         self.sign: bool = sign
         self._service_model = service_model
-        self._members: dict[str, frozenset[str] | None] = {}
+        self._members: dict[str, frozenset[str]] = {}
 
     def prepare(
         self, operation: str, params: Mapping[str, Any], credentials: Any
@@ -268,7 +273,7 @@ class Wire:
         # Built directly: AWSRequest.prepare() would re-parse the URL and copy the body.
         prepared = HeadersDict(request.headers.items())
         prepared["Content-Length"] = str(len(body))
-        return AWSPreparedRequest("POST", self.url, prepared, body, False)
+        return AWSPreparedRequest("POST", self.url, cast(Any, prepared), body, False)
 
     def parse(self, status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
         """The parsed answer of a response, or raise its TransportError (see `parse_answer`).
@@ -288,13 +293,10 @@ class Wire:
         """
         if self._service_model is None:
             return None
-        names = self._members.get(code)
-        if names is None and code not in self._members:
-            shape = self._service_model.shape_for_error_code(code)
-            names = (
-                frozenset(m.serialization.get("name", name) for name, m in shape.members.items())
-                if shape is not None
-                else frozenset()
+        if code not in self._members:
+            shape: Any = self._service_model.shape_for_error_code(code)
+            members: dict[str, Any] = shape.members if shape is not None else {}
+            self._members[code] = frozenset(
+                str(m.serialization.get("name", name)) for name, m in members.items()
             )
-            self._members[code] = names
-        return names
+        return self._members[code]

@@ -228,3 +228,9 @@ def test_unsigned_clients_send_no_signature():
     canned.answer(200, {})
     FastTransport(client).call(*PUT)
     assert "Authorization" not in canned.requests[0].headers
+
+
+def test_a_client_with_a_proxy_sends_through_botocores_session():
+    proxied = make_client("http://127.0.0.1:1", proxies={"http": "http://127.0.0.1:2"})
+    assert FastTransport(proxied).pool is None
+    assert FastTransport(make_client("http://127.0.0.1:1")).pool is not None
