@@ -26,6 +26,8 @@ botocore's `before-call`/`after-call` events (so botocore's Stubber does not app
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -128,12 +130,28 @@ class FastTransport:
         return self.wire.parse(status, headers, body)
 
 
-def own_pool(client: Any, url: str) -> ConnectionPool | None:
-    """A ConnectionPool configured like `client`'s HTTP session; None if it cannot be.
+# One pool per client, shared by every transport (so every Session) built on it: kept-alive
+# connections and the TLS context outlive a session, as botocore's do. The pool holds no
+# reference to its client, so it goes with the client.
+_pools: weakref.WeakKeyDictionary[Any, ConnectionPool | None] = weakref.WeakKeyDictionary()
+_pools_lock = threading.Lock()
 
-    botocore's session stays in use when the client has a proxy (including one from the
-    environment) or a client certificate, which our pool does not implement.
+
+def own_pool(client: Any, url: str) -> ConnectionPool | None:
+    """The ConnectionPool of `client` (built once); None where botocore's session must send.
+
+    It is configured like the client's HTTP session. botocore's session stays in use when
+    the client has a proxy (including one from the environment) or a client certificate,
+    which our pool does not implement.
     """
+    with _pools_lock:
+        if client in _pools:
+            return _pools[client]
+        pool = _pools[client] = _new_pool(client, url)
+        return pool
+
+
+def _new_pool(client: Any, url: str) -> ConnectionPool | None:
     session = client._endpoint.http_session
     try:
         if session._proxy_config.proxy_url_for(url) or session._cert_file is not None:

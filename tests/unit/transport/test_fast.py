@@ -234,3 +234,14 @@ def test_a_client_with_a_proxy_sends_through_botocores_session():
     proxied = make_client("http://127.0.0.1:1", proxies={"http": "http://127.0.0.1:2"})
     assert FastTransport(proxied).pool is None
     assert FastTransport(make_client("http://127.0.0.1:1")).pool is not None
+
+
+def test_sessions_on_one_client_share_its_connections():
+    from dynamap import Session
+
+    client = make_client("http://127.0.0.1:1")
+    first, second = Session(client).transport, Session(client).transport
+    assert isinstance(first, FastTransport) and isinstance(second, FastTransport)
+    assert first.pool is second.pool is not None
+    other = FastTransport(make_client("http://127.0.0.1:1"))
+    assert other.pool is not first.pool
