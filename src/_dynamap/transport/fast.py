@@ -43,16 +43,17 @@ log = logging.getLogger("dynamap")
 
 
 class FastTransport:
-    """A Transport that sends DynamoDB's JSON protocol itself, through a boto3 client's pool.
+    """A Transport that sends DynamoDB's JSON protocol itself, with a boto3 client's settings.
 
-    Thread-safe. The client's credentials, region, endpoint, user agent and HTTP
-    configuration are used; botocore's parameter validation, serialiser, parser and
-    retries are not (see the module notes). `request_timeout` is the longest one call
+    Thread-safe; transports of one client share its connections. The client's
+    credentials, region, endpoint, user agent and HTTP configuration are used;
+    botocore's parameter validation, serialiser, parser and retries are not (see the
+    module notes). `request_timeout` is the longest one call
     can take: the client's connect plus read timeouts.
     """
 
     def __init__(self, client: Any) -> None:
-        """Send through `client`'s configuration and connection pool.
+        """Send with `client`'s credentials and configuration.
 
         Args:
             client: a boto3 DynamoDB low-level client (`boto3.client("dynamodb")`).
@@ -101,26 +102,25 @@ class FastTransport:
         if event is None:
             event = self._events[operation] = f"before-send.{self._service_id}.{operation}"
         try:
-            _, response = self._emit(event, request=request)
-            if response is None and self.pool is not None:
+            _, response = self._emit(event, request=request)  # moto answers here
+            if response is not None:
+                status, headers, body = response.status_code, response.headers, response.content
+            elif self.pool is not None:
                 answer = self.pool.post(request.headers, cast(bytes, request.body))
-                return self._parse(operation, answer.status, answer.headers, answer.body)
-            if response is None:
+                status, headers, body = answer.status, answer.headers, answer.body
+            else:  # a proxy or a client certificate: botocore's own session sends
                 response = self._http.send(request)
-            status: int = response.status_code
-            body: bytes = response.content
+                status, headers, body = response.status_code, response.headers, response.content
         except NotSent as exc:
             raise TransportError(TransportError.NOT_SENT, str(exc)) from exc
         except NoAnswer as exc:
             raise TransportError(TransportError.NO_ANSWER, str(exc)) from exc
-        except TransportError:
-            raise
         except Exception as exc:
             error = transport_error(exc)
             if error is None:
                 raise
             raise error from exc
-        return self._parse(operation, status, response.headers, body)
+        return self._parse(operation, status, headers, body)
 
     def _parse(
         self, operation: str, status: int, headers: Mapping[str, str], body: bytes

@@ -38,6 +38,7 @@ class Server:
         self.steps = steps
         self.requests: list[bytes] = []
         self.connections = 0
+        self.closed = threading.Semaphore(0)  # released each time a connection is closed
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         threading.Thread(target=self._serve, daemon=True).start()
@@ -57,6 +58,7 @@ class Server:
                     self.requests.append(request)
                     if not self.steps.pop(0)(conn, request):
                         break
+            self.closed.release()
 
 
 def reply(body: bytes, *headers: str, close: bool = False) -> Script:
@@ -119,6 +121,7 @@ def test_a_connection_closed_while_idle_is_replaced(serve):
     server = serve(reply(b"{}", close=True), reply(b"[]"))  # closes without saying so
     pool = ConnectionPool(server.url)
     pool.post(HEADERS, b"{}")
+    assert server.closed.acquire(timeout=5)  # closed while idle in the pool
     assert pool.post(HEADERS, b"{}").body == b"[]"  # the dropped one was detected
 
 
