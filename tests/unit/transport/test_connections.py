@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -34,21 +35,26 @@ def _read_request(conn: socket.socket) -> bytes:
 class Server:
     """Accepts connections; answers each request with the next script step."""
 
-    def __init__(self, steps: list[Script]) -> None:
+    def __init__(self, steps: list[Script], context: Any = None) -> None:
         self.steps = steps
         self.requests: list[bytes] = []
         self.connections = 0
         self.closed = threading.Semaphore(0)  # released each time a connection is closed
         self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        scheme = "http" if context is None else "https"
+        self.url = f"{scheme}://127.0.0.1:{self.sock.getsockname()[1]}"
+        if context is not None:
+            self.sock = context.wrap_socket(self.sock, server_side=True)
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
         while self.steps:
             try:
                 conn, _ = self.sock.accept()
-            except OSError:
-                return
+            except OSError:  # closed; or a TLS handshake the client refused: next one
+                if self.sock.fileno() < 0:
+                    return
+                continue
             self.connections += 1
             with conn:
                 while self.steps:
@@ -80,8 +86,8 @@ def hang_up(conn: socket.socket, _: bytes) -> bool:
 def serve() -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
-    def start(*steps: Script) -> Server:
-        servers.append(Server(list(steps)))
+    def start(*steps: Script, context: Any = None) -> Server:
+        servers.append(Server(list(steps), context))
         return servers[-1]
 
     yield start
@@ -180,3 +186,56 @@ def test_tls_endpoints_verify_by_default():
     assert pool._context is not None and pool._context.check_hostname
     insecure = ConnectionPool("https://localhost:8443", verify=False)
     assert insecure.host_header == "localhost:8443" and not insecure._context.check_hostname  # type: ignore[union-attr]
+
+
+def _self_signed(tmp_path: Any) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+def test_tls_answers_are_read_with_the_given_ca_bundle_and_refused_without(serve, tmp_path):
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = serve(reply(b'{"tls":1}'), reply(b"{}"), hang_up, context=context)
+    url = server.url
+    assert ConnectionPool(url, verify=cert).post(HEADERS, b"{}").body == b'{"tls":1}'
+    assert ConnectionPool(url, verify=False).post(HEADERS, b"{}").body == b"{}"
+    with pytest.raises(NoAnswer):  # not in the default bundle: as botocore's SSLError
+        ConnectionPool(url).post(HEADERS, b"{}")
