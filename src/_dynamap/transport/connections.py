@@ -98,8 +98,10 @@ class ConnectionPool:
         self.host = parts.hostname or ""
         self.port = parts.port or (443 if self.tls else 80)
         default = 443 if self.tls else 80
-        # The Host header as SigV4 signs it (botocore: no default port).
-        self.host_header = parts.netloc if parts.port not in (None, default) else self.host
+        # The Host header exactly as botocore's SigV4 signs it: the lower-case host name
+        # (an IPv6 address in brackets), and the port unless it is the scheme's default.
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.host_header = host if parts.port in (None, default) else f"{host}:{parts.port}"
         self.path = parts.path or "/"
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout

@@ -239,3 +239,19 @@ def test_tls_answers_are_read_with_the_given_ca_bundle_and_refused_without(serve
     assert ConnectionPool(url, verify=False).post(HEADERS, b"{}").body == b"{}"
     with pytest.raises(NoAnswer):  # not in the default bundle: as botocore's SSLError
         ConnectionPool(url).post(HEADERS, b"{}")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://dynamodb.eu-west-1.amazonaws.com",
+        "http://LocalHost:8000",
+        "http://[::1]:8000",
+        "https://[::1]",
+        "http://127.0.0.1:80",
+    ],
+)
+def test_the_host_header_is_the_one_sigv4_signs(url):
+    from botocore.auth import _host_from_url  # pyright: ignore[reportPrivateUsage]
+
+    assert ConnectionPool(url).host_header == _host_from_url(url)
