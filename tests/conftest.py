@@ -22,6 +22,25 @@ _LOCAL_FIXTURES = frozenset({"ddb_local", "proxy", "proxy_client", "direct_clien
 _DYNAMODB_FIXTURES = _LOCAL_FIXTURES | {"client", "backend"}
 
 
+ALL_TRANSPORTS = ("fast", "botocore")
+
+
+def selected_transports() -> list[str]:
+    """The transports named in $DYNAMAP_TRANSPORTS (default: both).
+
+    Every test that talks to a DynamoDB backend runs once per transport: "fast"
+    (FastTransport, the default of ``Session(client)``) and "botocore" (Boto3Transport).
+    """
+    raw = os.environ.get("DYNAMAP_TRANSPORTS", ",".join(ALL_TRANSPORTS))
+    chosen = [name.strip() for name in raw.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(ALL_TRANSPORTS))
+    if unknown or not chosen:
+        raise pytest.UsageError(
+            f"DYNAMAP_TRANSPORTS={raw!r}: choose from {', '.join(ALL_TRANSPORTS)} (comma-separated)"
+        )
+    return chosen
+
+
 def selected_backends() -> list[str]:
     """The backends named in $DYNAMAP_BACKENDS (default: all of them)."""
     raw = os.environ.get("DYNAMAP_BACKENDS", ",".join(ALL_BACKENDS))
@@ -39,14 +58,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Mark every test that uses a DynamoDB fixture as ``dynamodb``.
 
     Leave out the AsyncSession runs on moto (its in-process mock does not serve
-    aiobotocore): they are not tests that could pass, so they are not listed as skipped.
+    aiobotocore), and those with the sync `botocore` transport (the async session has its
+    own): they test nothing, so they are not listed as skipped either.
     """
     kept: list[pytest.Item] = []
     left: list[pytest.Item] = []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if params.get("session_flavor") == "async" and params.get("backend") == "moto":
-            left.append(item)
+        if params.get("session_flavor") == "async" and (
+            params.get("backend") == "moto" or params.get("dynamap_transport") == "botocore"
+        ):
+            left.append(item)  # (the sync transports are not the async session's)
             continue
         if _DYNAMODB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.dynamodb)
@@ -54,6 +76,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that uses a DynamoDB fixture once per selected transport."""
+    if _DYNAMODB_FIXTURES.intersection(metafunc.fixturenames):
+        metafunc.parametrize("dynamap_transport", selected_transports(), indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def dynamap_transport(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The transport ``Session(client)`` uses in this test (backend tests only).
+
+    Parametrised by ``pytest_generate_tests`` for tests that use a DynamoDB fixture; other
+    tests get None and the library's default.
+    """
+    from _dynamap.transport import fast
+
+    kind: str | None = getattr(request, "param", None)
+    if kind is None:
+        yield None
+        return
+    saved, fast.DEFAULT_TRANSPORT = fast.DEFAULT_TRANSPORT, kind
+    try:
+        yield kind
+    finally:
+        fast.DEFAULT_TRANSPORT = saved
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,9 @@ from _dynamap.session.transaction import Transaction
 from _dynamap.transport.base import Transport
 from _dynamap.transport.boto3 import Boto3Transport
 
+# -- the fast transport (issue 12) --
+from _dynamap.transport.fast import FastTransport
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -120,4 +123,6 @@ __all__ = [
     "ReadTransaction",
     "Transaction",
     "TransactionCanceledError",
+    # -- the fast transport (issue 12) --
+    "FastTransport",
 ]

@@ -111,6 +111,7 @@ def test_missing_tool_fails_the_tests_instead_of_skipping(missing: str, tmp_path
         "PATH": str(bin_dir),
         "PYTHONPATH": str(ddblocal.repo_root()),
         ddblocal.DIR_ENV: str(tmp_path / "ddb"),
+        "DYNAMAP_TRANSPORTS": "fast",  # one run of the test, so one error
     }
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite)],
@@ -137,6 +138,25 @@ def test_selected_backends(monkeypatch: pytest.MonkeyPatch):
         conftest.selected_backends()
 
 
+def test_selected_transports(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("DYNAMAP_TRANSPORTS", raising=False)
+    assert conftest.selected_transports() == ["fast", "botocore"]
+    monkeypatch.setenv("DYNAMAP_TRANSPORTS", " botocore ")
+    assert conftest.selected_transports() == ["botocore"]
+    monkeypatch.setenv("DYNAMAP_TRANSPORTS", "fast,http2")
+    with pytest.raises(pytest.UsageError, match="http2"):
+        conftest.selected_transports()
+
+
+def test_backend_tests_run_on_the_transport_they_are_given(
+    client: DynamoDBClient, dynamap_transport: str
+):
+    from dynamap import Boto3Transport, FastTransport, Session
+
+    expected = FastTransport if dynamap_transport == "fast" else Boto3Transport
+    assert type(Session(client).transport) is expected
+
+
 def test_table_prefix_is_unique(table_prefix: str):
     assert table_prefix.startswith("t")
     assert table_prefix.endswith("-")
@@ -160,10 +180,9 @@ def test_client_works_on_each_backend(
         # Asked without botocore: the table is really in DynamoDB Local, so no mock_aws
         # (e.g. left over from the moto run of this test) intercepted the client.
         server = request.getfixturevalue("ddb_local")
-        # (DescribeTable, not ListTables: that lists 100 tables a page, and a test run
-        # makes more.)
+        # DescribeTable, not ListTables: a page lists 100 tables, the shared server has more.
         status, body = ddblocal.raw_request(server.endpoint, "DescribeTable", {"TableName": name})
-        assert status == 200 and body["Table"]["TableName"] == name
+        assert (status, body["Table"]["TableName"]) == (200, name)
     else:
         assert client.meta.endpoint_url == "https://dynamodb.us-east-1.amazonaws.com"
 

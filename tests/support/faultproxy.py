@@ -52,6 +52,7 @@ from tests.support.faults import (
     TOO_MANY_WRITES,
     TRANSACT_OPS,
     VALIDATION,
+    Corrupt,
     Counts,
     DropAfter,
     DropBefore,
@@ -68,6 +69,7 @@ from tests.support.faults import (
     _unit,
     canonical_key,
     error_body,
+    flip_letter,
     transact_items,
 )
 
@@ -124,6 +126,10 @@ class FaultProxy:
         self._thread: threading.Thread | None = None
         self._clients: set[socket.socket] = set()
         self.tokens: list[str | None] = []  # each TransactWriteItems' ClientRequestToken
+        # Access keys of the requests' signatures, in arrival order; and the one forwarded
+        # instead, if set (DynamoDB Local keeps tables per access key, never checks them).
+        self.access_keys: list[str] = []
+        self.forward_access_key: str | None = None
 
     # --- control ---------------------------------------------------------------------------
     @property
@@ -210,6 +216,7 @@ class FaultProxy:
     # --- request handling ------------------------------------------------------------------
     def _handle(self, h: _Handler) -> None:
         body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        self._note_access_key(h)
         op = h.headers.get("X-Amz-Target", "").removeprefix(TARGET_PREFIX)
         request: Any = None
         if op in BATCH_OPS or op in ("CreateTable", "DeleteTable"):
@@ -242,6 +249,10 @@ class FaultProxy:
             response = (502, [], error_body("ProxyUpstreamError", f"fault proxy: {exc!r}"))
         if isinstance(fault, DropAfter):
             h.close_connection = True
+            return
+        if isinstance(fault, Corrupt):
+            status, headers, data = response
+            self._reply(h, (status, headers, flip_letter(data)), crc_of=data)
             return
         self._reply(h, response)
 
@@ -450,6 +461,16 @@ class FaultProxy:
             self._key_names[cache_key] = names
         return names
 
+    def _note_access_key(self, h: _Handler) -> None:
+        found = _CREDENTIAL.search(h.headers.get("Authorization", ""))
+        with self._lock:
+            self.access_keys.append(found.group(1) if found else "")
+        if found and self.forward_access_key is not None:
+            auth = h.headers["Authorization"]
+            del h.headers["Authorization"]
+            start, end = found.span(1)
+            h.headers["Authorization"] = auth[:start] + self.forward_access_key + auth[end:]
+
     # --- upstream and replies --------------------------------------------------------------
     def _forward(self, h: _Handler, body: bytes, extra: dict[str, str] | None = None) -> Response:
         """Send ``body`` upstream on this handler's own connection; return the answer."""
@@ -479,7 +500,7 @@ class FaultProxy:
             h.upstream = None
         return resp.status, resp.getheaders(), data
 
-    def _reply(self, h: _Handler, response: Response) -> None:
+    def _reply(self, h: _Handler, response: Response, crc_of: bytes | None = None) -> None:
         status, headers, body = response
         h.send_response(status)
         names = set()
@@ -491,8 +512,11 @@ class FaultProxy:
             h.send_header("Content-Type", JSON_TYPE)
         if "x-amzn-requestid" not in names:
             h.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        # botocore checks this CRC (retrying on mismatch), so it must match the body we send.
-        h.send_header("x-amz-crc32", str(zlib.crc32(body) & 0xFFFFFFFF))
+        # botocore checks this CRC (retrying on mismatch), so it must match the body we send
+        # (``crc_of``: the body before a Corrupt fault changed it).
+        h.send_header(
+            "x-amz-crc32", str(zlib.crc32(body if crc_of is None else crc_of) & 0xFFFFFFFF)
+        )
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body)

@@ -119,6 +119,15 @@ class Latency(Fault):
 
 
 @dataclass(frozen=True)
+class Corrupt(Fault):
+    """Forward, then flip one letter of the answer but send the original x-amz-crc32.
+
+    The body stays valid JSON with a changed value (see ``flip_letter``): only a client
+    that checks the CRC can tell.
+    """
+
+
+@dataclass(frozen=True)
 class PassThrough(Fault):
     """No fault for this request (``withhold_always`` predicates still apply)."""
 
@@ -225,3 +234,19 @@ def _unit(*parts: object) -> float:
 
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
+
+
+def flip_letter(body: bytes) -> bytes:
+    """``body`` with the case of one ASCII letter flipped: the first of the last string value.
+
+    Falls back to the last letter anywhere (a key), else the last byte.
+    """
+    data = bytearray(body)
+    start = body.rfind(b'"S":"')
+    index = start + 5 if start >= 0 and start + 5 < len(body) else -1
+    if index < 0 or not chr(data[index]).isalpha():
+        letters = [i for i, b in enumerate(data) if chr(b).isascii() and chr(b).isalpha()]
+        index = letters[-1] if letters else len(data) - 1
+    if index >= 0:
+        data[index] ^= 0x20 if chr(data[index]).isalpha() else 0x01
+    return bytes(data)

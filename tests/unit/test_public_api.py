@@ -69,6 +69,8 @@ PINNED = [
     "ReadTransaction",
     "Transaction",
     "TransactionCanceledError",
+    # -- the fast transport (issue 12) --
+    "FastTransport",
 ]
 
 

@@ -27,7 +27,7 @@ from _dynamap.session.transaction import Transaction, run_plan
 from _dynamap.session.txplan import TransactPlan, atomic_flush
 from _dynamap.session.writes import WriteBack
 from _dynamap.transport.base import Transport
-from _dynamap.transport.boto3 import Boto3Transport
+from _dynamap.transport.fast import default_transport
 
 __all__ = ["Session"]
 
@@ -97,7 +97,7 @@ class Session(SessionFacade, SyncReads):
         if transport is None:
             if client is None:
                 raise TypeError("Session needs a boto3 DynamoDB client or a transport")
-            transport = Boto3Transport(client)
+            transport = default_transport(client)
         # Options, the call guard and the unit of work: see SessionFacade.
         super().__init__(
             table_prefix=table_prefix,

@@ -135,6 +135,33 @@ def transport_error(exc: Exception) -> TransportError | None:
     return None
 
 
+def _crc32_handler(response_dict: dict[str, Any], **_: Any) -> None:
+    import zlib
+
+    from botocore.exceptions import ChecksumError
+
+    expected = response_dict["headers"].get("x-amz-crc32")
+    if expected is None:
+        return
+    actual = zlib.crc32(response_dict["body"] or b"") & 0xFFFFFFFF
+    if str(actual) != expected:
+        raise ChecksumError(
+            checksum_type="crc32", expected_checksum=expected, actual_checksum=str(actual)
+        )
+
+
+def check_crc32(client: Any) -> None:
+    """Make `client` refuse answers whose body does not match their `x-amz-crc32` header.
+
+    botocore only checks the CRC in its legacy retry mode; a sibling client has standard
+    retries, so a corrupted answer would be parsed. The check runs before parsing and
+    raises botocore's ChecksumError, mapped to `TransportError.NO_ANSWER` (retryable).
+    """
+    events = getattr(getattr(client, "meta", None), "events", None)
+    if events is not None:
+        events.register("before-parse.dynamodb", _crc32_handler, unique_id="dynamap-crc32")
+
+
 class Boto3Transport:
     """A Transport over a boto3 DynamoDB low-level client (thread-safe, like the client).
 
@@ -151,6 +178,7 @@ class Boto3Transport:
         """
         self.client: Any = client
         self.sender: Any = without_retries(client)
+        check_crc32(self.sender)
         config = getattr(getattr(self.sender, "meta", None), "config", None)
         connect = getattr(config, "connect_timeout", None)
         read = getattr(config, "read_timeout", None)

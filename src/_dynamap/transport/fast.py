@@ -1,0 +1,207 @@
+"""The fast transport: DynamoDB's JSON protocol sent by dynamap, with a boto3 client's settings.
+
+botocore spends most of a batch call's client time on item data: validating the
+parameters, serialising them, and parsing the answer shape by shape. This transport
+keeps what botocore is good at and skips the rest:
+
+- from the client: its credentials (fetched per request, so refreshable credentials
+  are refreshed), region, endpoint (FIPS and dual-stack settings included), user agent,
+  and its HTTP settings: TLS verification, timeouts, pool size, socket options;
+- from `wire.py`: the JSON body, the SigV4 signature (botocore's signer), the CRC32 check
+  and the error mapping;
+- from `connections.py`: keep-alive HTTP/1.1 connections, several times cheaper per
+  request than botocore's urllib3 session. A client with a proxy (configured or from
+  the environment) or a client certificate sends through its botocore session instead.
+
+Each request is first offered to the client's `before-send.dynamodb.<Operation>` event,
+as botocore's endpoint does, so stubs that answer there (moto's `mock_aws`) keep
+working, and handlers that count or inspect requests see them. No retries happen here:
+the session's engine owns them, which also keeps the flush deadline exact.
+
+Not supported (use `Boto3Transport`): account-ID-based endpoints (the client's regional
+endpoint is used, which is always valid), signature versions other than SigV4, and
+botocore's `before-call`/`after-call` events (so botocore's Stubber does not apply).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+from _dynamap.errors import TransportError
+from _dynamap.transport.base import Transport
+from _dynamap.transport.boto3 import transport_error
+from _dynamap.transport.connections import ConnectionPool, NoAnswer, NotSent
+from _dynamap.transport.wire import Wire
+
+__all__ = ["FastTransport"]
+
+log = logging.getLogger("dynamap")
+
+
+class FastTransport:
+    """A Transport that sends DynamoDB's JSON protocol itself, with a boto3 client's settings.
+
+    Thread-safe; transports of one client share its connections. The client's
+    credentials, region, endpoint, user agent and HTTP configuration are used;
+    botocore's parameter validation, serialiser, parser and retries are not (see the
+    module notes). `request_timeout` is the longest one call
+    can take: the client's connect plus read timeouts.
+    """
+
+    def __init__(self, client: Any) -> None:
+        """Send with `client`'s credentials and configuration.
+
+        Args:
+            client: a boto3 DynamoDB low-level client (`boto3.client("dynamodb")`).
+        """
+        from botocore import UNSIGNED
+
+        meta = client.meta
+        config = meta.config
+        self.client: Any = client
+        self.wire: Wire = Wire(
+            endpoint_url=meta.endpoint_url,
+            region=meta.region_name,
+            user_agent=client._user_agent_creator.to_string(),
+            service_model=meta.service_model,
+            sign=config.signature_version is not UNSIGNED,
+        )
+        self.request_timeout: float = float(config.connect_timeout or 60) + float(
+            config.read_timeout or 60
+        )
+        self._http: Any = client._endpoint.http_session
+        # Our own connections where the configuration allows; botocore's session otherwise.
+        self.pool: ConnectionPool | None = own_pool(client, self.wire.url)
+        self._emit: Callable[..., tuple[Any, Any]] = meta.events.emit_until_response
+        self._service_id: str = meta.service_model.service_id.hyphenize()
+        self._events: dict[str, str] = {}
+
+    def _credentials(self) -> Any:
+        if not self.wire.sign:
+            return None
+        credentials = self.client._get_credentials()
+        if credentials is None:
+            from botocore.exceptions import NoCredentialsError
+
+            raise NoCredentialsError()
+        return credentials.get_frozen_credentials()  # refreshes them when they expire soon
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Send `operation` with `params`; return the parsed answer in boto3's client shape.
+
+        Args:
+            operation: the DynamoDB operation name, e.g. "BatchGetItem".
+            params: the request parameters, in boto3's client form.
+        """
+        request = self.wire.prepare(operation, params, self._credentials())
+        event = self._events.get(operation)
+        if event is None:
+            event = self._events[operation] = f"before-send.{self._service_id}.{operation}"
+        try:
+            _, response = self._emit(event, request=request)  # moto answers here
+            if response is not None:
+                status, headers, body = response.status_code, response.headers, response.content
+            elif self.pool is not None:
+                answer = self.pool.post(request.headers, cast(bytes, request.body))
+                status, headers, body = answer.status, answer.headers, answer.body
+            else:  # a proxy or a client certificate: botocore's own session sends
+                response = self._http.send(request)
+                status, headers, body = response.status_code, response.headers, response.content
+        except NotSent as exc:
+            raise TransportError(TransportError.NOT_SENT, str(exc)) from exc
+        except NoAnswer as exc:
+            raise TransportError(TransportError.NO_ANSWER, str(exc)) from exc
+        except Exception as exc:
+            error = transport_error(exc)
+            if error is None:
+                raise
+            raise error from exc
+        return self._parse(operation, status, headers, body)
+
+    def _parse(
+        self, operation: str, status: int, headers: Mapping[str, str], body: bytes
+    ) -> dict[str, Any]:
+        if status >= 300:
+            log.debug("%s answered HTTP %d", operation, status)
+        return self.wire.parse(status, headers, body)
+
+
+# One pool per client, shared by every transport (so every Session) built on it: kept-alive
+# connections and the TLS context outlive a session, as botocore's do. The pool holds no
+# reference to its client, so it goes with the client.
+_pools: weakref.WeakKeyDictionary[Any, ConnectionPool | None] = weakref.WeakKeyDictionary()
+_pools_lock = threading.Lock()
+
+
+def own_pool(client: Any, url: str) -> ConnectionPool | None:
+    """The ConnectionPool of `client` (built once); None where botocore's session must send.
+
+    It is configured like the client's HTTP session. botocore's session stays in use when
+    the client has a proxy (including one from the environment) or a client certificate,
+    which our pool does not implement.
+    """
+    with _pools_lock:
+        if client in _pools:
+            return _pools[client]
+        pool = _pools[client] = _new_pool(client, url)
+        return pool
+
+
+def _new_pool(client: Any, url: str) -> ConnectionPool | None:
+    session = client._endpoint.http_session
+    try:
+        if session._proxy_config.proxy_url_for(url) or session._cert_file is not None:
+            return None
+        config = client.meta.config
+        return ConnectionPool(
+            url,
+            verify=session._verify,
+            connect_timeout=float(config.connect_timeout or 60),
+            read_timeout=float(config.read_timeout or 60),
+            size=int(session._max_pool_connections or 10),
+            socket_options=list(session._socket_options or []),
+        )
+    except AttributeError:  # another botocore's session: use it as it is
+        return None
+
+
+# What `Session(client)` sends through: "fast" (FastTransport, the default) or "botocore"
+# (Boto3Transport). The tests switch it to run the backend suite on both.
+DEFAULT_TRANSPORT = "fast"
+
+
+def default_transport(client: Any) -> Transport:
+    """The transport `Session(client)` uses: FastTransport for a boto3 DynamoDB client.
+
+    Anything else (a client without botocore's internals, another signature version,
+    or `DEFAULT_TRANSPORT = "botocore"`) gets a Boto3Transport, which only needs the
+    client's methods.
+
+    Args:
+        client: a boto3 DynamoDB low-level client.
+    """
+    from _dynamap.transport.boto3 import Boto3Transport
+
+    if DEFAULT_TRANSPORT == "fast" and _supported(client):
+        return FastTransport(client)
+    return Boto3Transport(client)
+
+
+def _supported(client: Any) -> bool:
+    from botocore import UNSIGNED
+    from botocore.client import BaseClient
+
+    if not isinstance(client, BaseClient):
+        return False
+    meta = client.meta
+    signature: Any = getattr(meta.config, "signature_version", None)
+    return (
+        meta.service_model.service_name == "dynamodb"
+        and signature in (None, "v4", UNSIGNED)
+        and getattr(getattr(client, "_endpoint", None), "http_session", None) is not None
+        and bool(meta.region_name)
+    )
