@@ -97,8 +97,8 @@ class AsyncSession(SessionFacade, AsyncReads):
             rng: the randomness for backoff jitter (seed it for repeatable tests).
             clock: a monotonic clock in seconds (fake it in tests).
             sleep: how to wait for a retry (a coroutine function, as `asyncio.sleep`).
-            pause_gc: pause the cyclic garbage collector while a flush plans and
-                settles (never while it waits).
+            pause_gc: pause the cyclic garbage collector for a whole flush, its
+                awaits included, as `Session` does (process-wide: other tasks too).
             write_back: how changed instances are written back: "update" or "put".
             cancel_grace: how long requests in flight may still answer when the flush
                 is cancelled, in seconds; those that do not are of unknown outcome.
@@ -326,29 +326,36 @@ class AsyncSession(SessionFacade, AsyncReads):
 
     async def _flush(self, *, include_writes: bool) -> FlushReport:
         linger = self._linger()
-        if include_writes and self._stragglers:
+        if include_writes and self._stragglers:  # (waiting with the collector running)
             await await_stragglers(self._stragglers, linger)
+        # The collector is paused for the whole flush, its awaits included, as Session's
+        # is: aiobotocore parses every answer on this loop, and with the collector on,
+        # those allocations set off collections that traverse the flush's working set
+        # again and again (30% more CPU per item; bench/README.md). Nothing inside
+        # pauses again: a nested pause lets a full collection through every MAX_PAUSE
+        # seconds, and each costs a whole pass over the session's instances.
+        with paused_gc(self.pause_gc):
+            return await self._flush_paused(include_writes, linger)
+
+    async def _flush_paused(self, include_writes: bool, linger: float) -> FlushReport:
         self._enter("flush")
         try:
-            with paused_gc(self.pause_gc):  # planning allocates as much as answering
-                plan = FlushPlan(
-                    self._state,
-                    include_writes=include_writes,
-                    policy=self.retry,
-                    rng=self._rng,
-                    start=self._clock(),
-                    in_flight=in_flight_writes(self._stragglers.values())
-                    if include_writes
-                    else None,
-                    write_back=self.write_back,
-                )
+            plan = FlushPlan(
+                self._state,
+                include_writes=include_writes,
+                policy=self.retry,
+                rng=self._rng,
+                start=self._clock(),
+                in_flight=in_flight_writes(self._stragglers.values()) if include_writes else None,
+                write_back=self.write_back,
+            )
         finally:
             self._guard.leave()
         if plan.empty:
             return FlushReport()
 
         def absorb() -> None:
-            with self._inside("flush"), paused_gc(self.pause_gc):
+            with self._inside("flush"):
                 plan.absorb()
 
         try:
@@ -367,7 +374,7 @@ class AsyncSession(SessionFacade, AsyncReads):
             with self._inside("flush"):
                 plan.restore()  # what was not done stays pending
             raise
-        with self._inside("flush"), paused_gc(self.pause_gc):
+        with self._inside("flush"):
             return plan.conclude()
 
     @contextmanager
