@@ -10,7 +10,8 @@ project's `bench` extra. Run from the repository root (about a minute):
 The benchmark items (`_shared.BenchItem`, ~1 KB, 20 attributes) are written once into one
 partition, directly with the client (not timed). Then each client reads the whole partition:
 - dynamap: `list(session.query(BenchItem, partition))` in a fresh Session (pages of 1 MB,
-  decoded into models through the identity map, with dirty-tracking snapshots);
+  decoded into models through the identity map, with dirty-tracking snapshots), on the
+  default fast transport and on botocore (`Boto3Transport`);
 - PynamoDB: `list(Model.query(partition))`, on the model of bench_session.py;
 - raw boto3: the client's Query paginator, each item through TypeDeserializer (plain dicts:
   no model and no validation, the floor rather than a data-mapper).
@@ -32,7 +33,7 @@ import pynamodb
 from bench_session import pynamo_model
 from boto3.dynamodb.types import TypeDeserializer
 
-from dynamap import Session, create_table_params, to_item
+from dynamap import Boto3Transport, Session, create_table_params, to_item
 from tests.support import ddblocal
 
 BenchItem = _shared.BenchItem
@@ -52,8 +53,9 @@ def load(client: Any, prefix: str, count: int) -> list[BenchItem]:
     return sorted(items, key=lambda i: i.sk)
 
 
-def read_dynamap(client: Any, prefix: str) -> tuple[int, int]:
-    session = Session(client, table_prefix=prefix)
+def read_dynamap(client: Any, prefix: str, botocore: bool = False) -> tuple[int, int]:
+    transport = Boto3Transport(client) if botocore else None
+    session = Session(client, table_prefix=prefix, transport=transport)
     q = session.query(BenchItem, PARTITION)
     items = list(q)
     assert q.report is not None
@@ -111,6 +113,7 @@ def main() -> None:
         assert got == items, "dynamap read something else than was written"
         contestants = {
             "dynamap Session.query": lambda: read_dynamap(client, prefix),
+            "dynamap Session.query, Boto3Transport": lambda: read_dynamap(client, prefix, True),
             f"PynamoDB {pynamodb.__version__} Model.query": lambda: read_pynamodb(model),
             "raw boto3 paginator + TypeDeserializer": lambda: read_boto3(client, prefix),
         }
