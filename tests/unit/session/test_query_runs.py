@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import threading
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import pytest
 
-from dynamap import DynamapError, Model, PartitionKey, Session, SortKey
+from dynamap import (
+    DynamapError,
+    FlushError,
+    GlobalIndex,
+    Model,
+    PartitionKey,
+    QueryError,
+    RetryPolicy,
+    Session,
+    SortKey,
+    TransportError,
+)
 
 
 class Item(Model, table="runs"):
@@ -128,3 +139,38 @@ def test_handing_out_an_item_during_another_threads_flush_is_refused() -> None:
     assert len(session._state.identity) == 2  # pyright: ignore[reportPrivateUsage]
     again = [i.sk for i in session.query(Item, "p")]  # nothing was half-loaded
     assert again == list(range(10))
+
+
+class Indexed(Model, table="runs-indexed"):
+    pk: Annotated[str, PartitionKey()]
+    sk: Annotated[int, SortKey()]
+    tag: str = "t"
+    body: str = ""
+
+    by_tag: ClassVar[GlobalIndex] = GlobalIndex("tag", "sk", projection="KEYS_ONLY")
+
+
+class KeysThenThrottle:
+    """Answers the index Query with two keys, then throttles every BatchGetItem."""
+
+    def __init__(self) -> None:
+        self.ops: list[str] = []
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.ops.append(operation)
+        if operation == "Query":
+            keys = [{"pk": {"S": "p"}, "sk": {"N": str(i)}, "tag": {"S": "t"}} for i in (1, 2)]
+            return {"Items": keys, "Count": 2, "ScannedCount": 2}
+        raise TransportError("ThrottlingException", "slow down", 400)
+
+
+def test_a_hydration_that_cannot_read_its_items_raises_with_a_cursor() -> None:
+    transport = KeysThenThrottle()
+    session = Session(transport=transport, retry=RetryPolicy(max_attempts=1))
+    q = session.query(Indexed, "t", index=Indexed.by_tag, hydrate=True)
+    with pytest.raises(QueryError, match="full items of an index page") as caught:
+        list(q)
+    cursor = caught.value.cursor
+    assert cursor is not None and cursor.positions == (None,)  # resume from the start
+    assert isinstance(caught.value.__cause__, FlushError)
+    assert transport.ops == ["Query", "BatchGetItem"]
