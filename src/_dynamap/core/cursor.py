@@ -110,7 +110,7 @@ class QueryError(DynamapError):
     """A query or scan could not read a page: rejected, or out of attempts or time.
 
     Nothing is lost: `cursor` resumes the read at the first item not returned
-    (`query.page(after=error.cursor)`); None means from the start.
+    (`query.page(after=error.cursor)`), from the start if nothing was handed out.
     """
 
     def __init__(self, message: str, *, code: str, cursor: Cursor | None) -> None:
