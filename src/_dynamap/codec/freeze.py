@@ -52,9 +52,20 @@ def freeze(value: Any) -> Any:
     if cls is bool:
         return (_BOOL, value)
     if cls is list or cls is tuple:
+        # All plain elements (a list[int], a list[str]): checked and copied at C speed.
+        if _PLAIN.issuperset(map(type, value)):
+            return (_LIST, *value)
         return (_LIST, *[v if v.__class__ in _PLAIN else freeze(v) for v in value])
     if cls is dict:
-        return (_MAP, *[(k, v if v.__class__ in _PLAIN else freeze(v)) for k, v in value.items()])
+        if _PLAIN.issuperset(map(type, value.values())):
+            return (_MAP, *value.items())  # the same (key, value) pairs as below
+        return (
+            _MAP,
+            *[
+                (k, v if (c := v.__class__) in _PLAIN else (_BOOL, v) if c is bool else freeze(v))
+                for k, v in value.items()
+            ],
+        )
     if cls is set or cls is frozenset:
         return frozenset(value)
     return _freeze_other(value)
