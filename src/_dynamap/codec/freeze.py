@@ -8,13 +8,13 @@ import enum
 import uuid
 from collections.abc import Mapping, Sequence, Set
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
 from _dynamap.declare.annotations import literal_values, strip_optional
 
-__all__ = ["freeze", "is_immutable"]
+__all__ = ["LIST_TAG", "PLAIN", "freeze", "freeze_form", "is_immutable"]
 
 _BOOL = object()
 _LIST = object()
@@ -35,6 +35,24 @@ def is_immutable(annotation: Any) -> bool:
     if literal_values(tp) is not None:
         return True
     return isinstance(tp, type) and issubclass(tp, _IMMUTABLE)
+
+
+# For generated snapshots (codec/generate.py): the exact tag and leaf classes freeze uses.
+LIST_TAG = _LIST
+PLAIN = _PLAIN
+
+
+def freeze_form(annotation: Any) -> str:
+    """How a generated snapshot freezes a field of `annotation`: "set" for a set of
+    scalars, "list" for a list of them, "" for anything else (a call to freeze)."""
+    tp = strip_optional(annotation)
+    origin = get_origin(tp)
+    args = get_args(tp)
+    if origin in (set, frozenset):
+        return "set"  # sets hold scalars only, frozen by frozenset() whatever they are
+    if origin is list and len(args) == 1 and args[0] in (str, int, float, Decimal):
+        return "list"
+    return ""
 
 
 def freeze(value: Any) -> Any:
