@@ -82,9 +82,15 @@ class KeyAttr:
 
     def wire(self, value: Any, model: str) -> dict[str, Any]:
         """Encode an already-validated key value, rejecting what DynamoDB rejects in keys."""
-        if value.__class__ is str and self.type == "S":  # the common key, checked inline
-            if value and value.isascii() and len(value) <= self.max_bytes:
-                return {"S": value}
+        # The common key, checked inline: a non-empty ASCII str surely within the limit.
+        if (
+            value.__class__ is str
+            and self.type == "S"
+            and value
+            and value.isascii()
+            and len(value) <= self.max_bytes
+        ):
+            return {"S": value}
         if isinstance(value, enum.Enum):
             value = value.value
         if self.type == "S":
