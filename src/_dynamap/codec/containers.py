@@ -110,6 +110,7 @@ def _scalar_list(cls: type, element: Encoder, inline: Callable[[Any], Any]) -> E
     owns the size arithmetic); anything else takes the element-by-element path."""
     name = f"list[{cls.__name__}]"
     element_sized = sized_twin(element)
+    only = frozenset({cls})
 
     def encode(value: Any) -> AttributeValue:
         if value.__class__ is not list:
@@ -122,9 +123,8 @@ def _scalar_list(cls: type, element: Encoder, inline: Callable[[Any], Any]) -> E
     def sized(value: Any) -> tuple[AttributeValue, int]:
         if value.__class__ is not list:
             _check_sequence(value, name)
-        for x in value:
-            if x.__class__ is not cls:
-                return _size_elements(value, element_sized, False)
+        if not only.issuperset(map(type, value)):  # every element of the exact class
+            return _size_elements(value, element_sized, False)
         try:
             return sized_list(value)
         except Exception as exc:  # an int over 38 digits, a string that is not UTF-8

@@ -8,13 +8,13 @@ import enum
 import uuid
 from collections.abc import Mapping, Sequence, Set
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
 from _dynamap.declare.annotations import literal_values, strip_optional
 
-__all__ = ["freeze", "is_immutable"]
+__all__ = ["LIST_TAG", "PLAIN", "freeze", "freeze_form", "is_immutable"]
 
 _BOOL = object()
 _LIST = object()
@@ -37,6 +37,24 @@ def is_immutable(annotation: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, _IMMUTABLE)
 
 
+# For generated snapshots (codec/generate.py): the exact tag and leaf classes freeze uses.
+LIST_TAG = _LIST
+PLAIN = _PLAIN
+
+
+def freeze_form(annotation: Any) -> str:
+    """How a generated snapshot freezes a field of `annotation`: "set" for a set of
+    scalars, "list" for a list of them, "" for anything else (a call to freeze)."""
+    tp = strip_optional(annotation)
+    origin = get_origin(tp)
+    args = get_args(tp)
+    if origin in (set, frozenset):
+        return "set"  # sets hold scalars only, frozen by frozenset() whatever they are
+    if origin is list and len(args) == 1 and args[0] in (str, int, float, Decimal):
+        return "list"
+    return ""
+
+
 def freeze(value: Any) -> Any:
     """A comparable, immutable image of a value, as it would be stored.
 
@@ -52,9 +70,20 @@ def freeze(value: Any) -> Any:
     if cls is bool:
         return (_BOOL, value)
     if cls is list or cls is tuple:
+        # All plain elements (a list[int], a list[str]): checked and copied at C speed.
+        if _PLAIN.issuperset(map(type, value)):
+            return (_LIST, *value)
         return (_LIST, *[v if v.__class__ in _PLAIN else freeze(v) for v in value])
     if cls is dict:
-        return (_MAP, *[(k, v if v.__class__ in _PLAIN else freeze(v)) for k, v in value.items()])
+        if _PLAIN.issuperset(map(type, value.values())):
+            return (_MAP, *value.items())  # the same (key, value) pairs as below
+        return (
+            _MAP,
+            *[
+                (k, v if (c := v.__class__) in _PLAIN else (_BOOL, v) if c is bool else freeze(v))
+                for k, v in value.items()
+            ],
+        )
     if cls is set or cls is frozenset:
         return frozenset(value)
     return _freeze_other(value)

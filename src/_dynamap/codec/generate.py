@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from _dynamap.codec.freeze import freeze, is_immutable
+from _dynamap.codec.freeze import LIST_TAG, PLAIN, freeze, freeze_form, is_immutable
 from _dynamap.codec.located import FieldCheck, Sized, locate_fields
 from _dynamap.codec.numbers import decimal_to_wire, float_to_wire
 from _dynamap.codec.size import MAX_ITEM_BYTES, number_size, too_large
@@ -257,11 +257,24 @@ def generate_snapshot(model: type, fields: tuple[FieldCodec, ...]) -> Any:
     Immutable scalar fields are taken as they are; containers, nested models and
     `Any` values are frozen recursively. Far cheaper than encoding the item.
     """
-    src = _Source(freeze=freeze, object=object)
+    src = _Source(freeze=freeze, object=object, P=PLAIN, L=LIST_TAG, type=type)
     parts: list[str] = []
     for i, f in enumerate(fields):
         value = f"d[{src.bind('n', i, f.name)}]"
-        parts.append(value if is_immutable(f.annotation) else f"freeze({value})")
+        form = "" if is_immutable(f.annotation) else freeze_form(f.annotation)
+        # The exact built-in container inline, as freeze() itself would take it; any
+        # other value (None, a subclass, a mixed list) goes to freeze().
+        if is_immutable(f.annotation):
+            parts.append(value)
+        elif form == "set":
+            parts.append(f"(frozenset(x) if (x := {value}).__class__ is set else freeze(x))")
+        elif form == "list":
+            parts.append(
+                f"((L, *x) if (x := {value}).__class__ is list and P.issuperset(map(type, x))"
+                " else freeze(x))"
+            )
+        else:
+            parts.append(f"freeze({value})")
     src += [
         "def snapshot(obj):",
         "    d = obj.__dict__",

@@ -135,9 +135,21 @@ def sized_map(value: Any, depth: int = 1) -> tuple[AttributeValue, int]:
             k = key if key.__class__ is str and key else map_key(key)
             # map keys count UTF-8 bytes, as attribute names do
             size += 1 + (len(k) if k.isascii() else len(k.encode()))
-            if v.__class__ is str:  # the commonest leaf, inlined
+            cls = v.__class__
+            if cls is str:  # the commonest leaves, inlined (as in sized_any)
                 out[k] = {"S": v}
                 size += len(v) if v.isascii() else len(v.encode())
+            elif cls is bool:
+                out[k] = {"BOOL": v}
+                size += 1
+            elif cls is int and -INT_FAST < v < INT_FAST:
+                text = str(v)
+                out[k] = {"N": text}
+                size += (len(text) + 3) // 2 if v > 0 and v % 100 else number_size(text)
+            elif cls is dict:
+                av, n = sized_map(v, inner)
+                out[k] = av
+                size += n
             else:
                 av, n = sized_any(v, inner)
                 out[k] = av

@@ -60,6 +60,8 @@ class KeyAttr:
 
     def encode(self, value: Any, model: str) -> dict[str, Any]:
         """Validate a key value given by the caller and encode it."""
+        if value.__class__ is str and self.type == "S" and self.plain is str:
+            return self.wire(value, model)  # a plain str of a str key: nothing to validate
         ok = {
             "S": isinstance(value, str),
             "N": isinstance(value, int | Decimal) and not isinstance(value, bool),
@@ -80,6 +82,15 @@ class KeyAttr:
 
     def wire(self, value: Any, model: str) -> dict[str, Any]:
         """Encode an already-validated key value, rejecting what DynamoDB rejects in keys."""
+        # The common key, checked inline: a non-empty ASCII str surely within the limit.
+        if (
+            value.__class__ is str
+            and self.type == "S"
+            and value
+            and value.isascii()
+            and len(value) <= self.max_bytes
+        ):
+            return {"S": value}
         if isinstance(value, enum.Enum):
             value = value.value
         if self.type == "S":

@@ -53,11 +53,15 @@ class UnitOfWork:
         self.writes: dict[Ident, PendingWrite] = {}
         self.table_keys: dict[str, tuple[tuple[str, ...], str]] = {}
         self.table_models: dict[str, set[type[Model]]] = {}  # every model seen per table
+        self.table_of: dict[ModelInfo, str] = {}  # models already checked by table()
 
     # -- tables and keys --------------------------------------------------------------------
 
     def table(self, info: ModelInfo) -> str:
         """The (prefixed) table of `info`, checking that its models agree on the key."""
+        known_table = self.table_of.get(info)
+        if known_table is not None:
+            return known_table  # checked and recorded when first seen
         table = self.table_prefix + info.require_table()
         keys = tuple(k.attr for k in info.key_attrs)
         known = self.table_keys.setdefault(table, (keys, info.name))
@@ -67,6 +71,7 @@ class UnitOfWork:
                 f"({', '.join(keys)} vs {', '.join(known[0])})"
             )
         self.table_models.setdefault(table, set()).add(info.model)
+        self.table_of[info] = table
         return table
 
     def key_of(self, table: str, item: Item) -> Ident:

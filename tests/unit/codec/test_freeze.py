@@ -6,11 +6,13 @@ import collections
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 
 from _dynamap.codec.freeze import freeze
+from _dynamap.codec.modelcodec import codec_for
+from dynamap import Model, PartitionKey
 from tests.support.models import Address, Color
 
 
@@ -54,3 +56,32 @@ def test_in_place_changes_change_the_image():
 def test_bool_and_int_differ():
     assert freeze([True]) != freeze([1])
     assert freeze({"a": 1}) == freeze(collections.OrderedDict(a=1))
+
+
+def test_plain_lists_and_maps_freeze_as_their_element_by_element_images():
+    # The C-speed path for all-plain contents gives the image the general path gives.
+    assert freeze([1, "a", 2.5]) == freeze([1, "a", 2.5, True])[:-1]
+    assert freeze({"a": 1, "b": "x"}) == freeze({"a": 1, "b": "x", "c": True})[:-1]
+    assert freeze({"a": True}) != freeze({"a": 1})
+    assert freeze({"a": {"b": False}}) != freeze({"a": {"b": 0}})
+
+
+class _Snap(Model, table="snap"):
+    pk: Annotated[str, PartitionKey()]
+    tags: set[str]
+    ranks: list[int]
+    maybe: list[int] | None = None
+
+
+def test_a_generated_snapshot_of_sets_and_scalar_lists_equals_freeze():
+    snapshot = codec_for(_Snap).snapshot
+    item = _Snap(pk="p", tags={"a"}, ranks=[1, 2], maybe=[3])
+    assert snapshot(item) == ("p", freeze({"a"}), freeze([1, 2]), freeze([3]))
+    before = snapshot(item)
+    item.ranks.append(True)  # an in-place bool in a list[int] is a change (BOOL, not N)
+    assert snapshot(item) != before and snapshot(item)[2] == freeze([1, 2, True])
+    item.ranks = Sub([1, 2])  # a subclass, assigned without validation: the general path
+    assert snapshot(item)[2] == freeze([1, 2])
+    item.maybe = None
+    item.tags = frozenset({"a"})  # pyright: ignore[reportAttributeAccessIssue]
+    assert snapshot(item)[1:] == (frozenset({"a"}), freeze([1, 2]), None)
