@@ -22,7 +22,7 @@ from _dynamap.session.txplan import TransactPlan
 from _dynamap.transport.asyncbase import AsyncTransport
 
 if TYPE_CHECKING:
-    from _dynamap.session.state import UnitOfWork
+    pass
 
 __all__ = ["AsyncReadTransaction", "AsyncRun", "AsyncTransaction", "run_plan_async"]
 
@@ -65,7 +65,7 @@ def _idle() -> None:
     """Nothing to absorb while a transaction is in flight."""
 
 
-class AsyncTransaction(TransactionActions):
+class AsyncTransaction(TransactionActions[AsyncRun]):
     """`Transaction` for an `AsyncSession`: one TransactWriteItems when the block ends.
 
     ```python
@@ -77,16 +77,6 @@ class AsyncTransaction(TransactionActions):
     Leaving the block by an exception sends nothing. Everything else is as `Transaction`.
     """
 
-    def __init__(self, state: UnitOfWork, run: AsyncRun) -> None:
-        """Start collecting actions (sessions create transactions).
-
-        Args:
-            state: the session's unit of work.
-            run: how the session sends the plan and settles it.
-        """
-        super().__init__(state)
-        self._run = run
-
     async def __aenter__(self) -> Self:
         return self
 
@@ -96,14 +86,12 @@ class AsyncTransaction(TransactionActions):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._ended:
-            return
-        plan = self._plan()
-        if exc_type is None:
+        plan = self._end(exc_type)
+        if plan is not None:
             self.report = await self._run("transaction", plan)
 
 
-class AsyncReadTransaction(ReadTransactionKeys):
+class AsyncReadTransaction(ReadTransactionKeys[AsyncRun]):
     """`ReadTransaction` for an `AsyncSession`: one TransactGetItems when the block ends.
 
     ```python
@@ -113,16 +101,6 @@ class AsyncReadTransaction(ReadTransactionKeys):
     ```
     """
 
-    def __init__(self, state: UnitOfWork, run: AsyncRun) -> None:
-        """Start collecting keys (sessions create read transactions).
-
-        Args:
-            state: the session's unit of work.
-            run: how the session sends the plan and settles it.
-        """
-        super().__init__(state)
-        self._run = run
-
     async def __aenter__(self) -> Self:
         return self
 
@@ -132,8 +110,6 @@ class AsyncReadTransaction(ReadTransactionKeys):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._ended:
-            return
-        plan = self._plan(exc_type)
+        plan = self._end(exc_type)
         if plan is not None:
             self.report = await self._run("read transaction", plan)

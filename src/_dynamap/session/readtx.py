@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from typing_extensions import Self
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["ReadPlan", "ReadTransaction", "ReadTransactionKeys"]
 
 M = TypeVar("M", bound=Model)
+R = TypeVar("R")  # how the session runs a plan: `Run`, or the async session's
 
 NEVER_SENT = "this read was never sent: its read transaction block was left by an exception"
 
@@ -136,25 +137,30 @@ class ReadPlan:
         )
 
 
-class ReadTransactionKeys:
+class ReadTransactionKeys(Generic[R]):
     """What a read transaction block collects: the keys to read (no I/O).
 
-    `ReadTransaction` (with) and `AsyncReadTransaction` (async with) add how it ends.
+    `ReadTransaction` (with) and `AsyncReadTransaction` (async with) add how it ends,
+    calling `run` (the session's way to send a plan: sync, or a coroutine function).
     """
 
-    def __init__(self, state: UnitOfWork) -> None:
+    def __init__(self, state: UnitOfWork, run: R) -> None:
         """Start collecting keys (sessions create read transactions).
 
         Args:
             state: the session's unit of work.
+            run: how the session sends the plan and settles it.
         """
         self._state = state
+        self._run = run
         self._reads: dict[Ident, _Read] = {}
         self._ended = False
         self.report: FlushReport | None = None
 
-    def _plan(self, exc_type: type[BaseException] | None) -> ReadPlan | None:
+    def _end(self, exc_type: type[BaseException] | None) -> ReadPlan | None:
         """End the block: the plan to run, or None (its reads failed) after an exception."""
+        if self._ended:
+            return None
         self._ended = True
         plan = ReadPlan(self._state, list(self._reads.values()))
         if exc_type is None:
@@ -193,7 +199,7 @@ class ReadTransactionKeys:
         return deferred
 
 
-class ReadTransaction(ReadTransactionKeys):
+class ReadTransaction(ReadTransactionKeys[Run]):
     """Keys read all at once, as of one moment (TransactGetItems), at the end of the block.
 
     ```python
@@ -208,16 +214,6 @@ class ReadTransaction(ReadTransactionKeys):
     nothing, and the deferreds fail. `report` is the FlushReport once the block ended.
     """
 
-    def __init__(self, state: UnitOfWork, run: Run) -> None:
-        """Start collecting keys (sessions create read transactions).
-
-        Args:
-            state: the session's unit of work.
-            run: how the session sends the plan and settles it.
-        """
-        super().__init__(state)
-        self._run = run
-
     def __enter__(self) -> Self:
         return self
 
@@ -227,8 +223,6 @@ class ReadTransaction(ReadTransactionKeys):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._ended:
-            return
-        plan = self._plan(exc_type)
+        plan = self._end(exc_type)
         if plan is not None:
             self.report = self._run("read transaction", plan)

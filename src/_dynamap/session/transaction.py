@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from typing_extensions import Self
 
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from _dynamap.session.state import UnitOfWork
 
 __all__ = ["Transaction", "TransactionActions", "run_plan"]
+
+R = TypeVar("R")  # how the session runs a plan: `Run`, or the async session's
 
 
 def run_plan(
@@ -74,27 +76,32 @@ def _idle() -> None:
     """Nothing to absorb while a transaction is in flight."""
 
 
-class TransactionActions:
+class TransactionActions(Generic[R]):
     """What a transaction block collects: puts, updates, deletes and checks (no I/O).
 
-    `Transaction` (with) and `AsyncTransaction` (async with) add how the block ends.
+    `Transaction` (with) and `AsyncTransaction` (async with) add how the block ends,
+    calling `run` (the session's way to send a plan: sync, or a coroutine function).
     """
 
-    def __init__(self, state: UnitOfWork) -> None:
+    def __init__(self, state: UnitOfWork, run: R) -> None:
         """Start collecting actions (sessions create transactions).
 
         Args:
             state: the session's unit of work.
+            run: how the session sends the plan and settles it.
         """
         self._state = state
+        self._run = run
         self._actions: list[TxAction] = []
         self._ended = False
         self.report: FlushReport | None = None
 
-    def _plan(self) -> WritePlan:
-        """End the block: the plan of what it collected."""
+    def _end(self, exc_type: type[BaseException] | None) -> WritePlan | None:
+        """End the block: the plan to send, or None (left by an exception, or ended)."""
+        if self._ended:
+            return None
         self._ended = True
-        return WritePlan(self._state, self._actions, atomic=False)
+        return None if exc_type is not None else WritePlan(self._state, self._actions, atomic=False)
 
     def _add(self, action: TxAction) -> None:
         if self._ended:
@@ -146,7 +153,7 @@ class TransactionActions:
         self._add(check_action(self._state, model, key, condition))
 
 
-class Transaction(TransactionActions):
+class Transaction(TransactionActions[Run]):
     """Writes and checks that are applied all together or not at all (TransactWriteItems).
 
     ```python
@@ -167,16 +174,6 @@ class Transaction(TransactionActions):
     FlushReport once the block has ended.
     """
 
-    def __init__(self, state: UnitOfWork, run: Run) -> None:
-        """Start collecting actions (sessions create transactions).
-
-        Args:
-            state: the session's unit of work.
-            run: how the session sends the plan and settles it.
-        """
-        super().__init__(state)
-        self._run = run
-
     def __enter__(self) -> Self:
         return self
 
@@ -186,8 +183,6 @@ class Transaction(TransactionActions):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._ended:
-            return
-        plan = self._plan()
-        if exc_type is None:
+        plan = self._end(exc_type)
+        if plan is not None:
             self.report = self._run("transaction", plan)
