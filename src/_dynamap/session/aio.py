@@ -33,7 +33,7 @@ from _dynamap.session.atransaction import AsyncReadTransaction, AsyncTransaction
 from _dynamap.session.awaitable import AsyncCell, AsyncDeferred
 from _dynamap.session.facade import SessionFacade
 from _dynamap.session.flush import FlushPlan, in_flight_writes
-from _dynamap.session.txplan import TransactPlan, atomic_flush
+from _dynamap.session.txplan import TransactPlan, atomic_flush, refuse_overtaking
 from _dynamap.session.writes import WriteBack
 from _dynamap.transport.aiobotocore import AiobotocoreTransport
 from _dynamap.transport.asyncbase import AsyncTransport
@@ -292,6 +292,7 @@ class AsyncSession(SessionFacade, AsyncReads):
                     plan = atomic_flush(self._state, self.write_back)
                 finally:
                     self._leave()
+            refuse_overtaking(plan, in_flight_writes(self._stragglers.values()))
             return await run_plan_async(
                 plan,
                 self.transport,

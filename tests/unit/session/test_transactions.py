@@ -183,3 +183,42 @@ def test_an_empty_transaction_sends_nothing() -> None:
         pass
     assert s.flush(atomic=True).requests == 0
     assert t.calls == [] and tx.report is not None and tx.report.requests == 0
+
+
+class Stuck:
+    """BatchWriteItem hangs until released (a request left in flight); the rest is scripted."""
+
+    request_timeout = 0.05
+
+    def __init__(self) -> None:
+        import threading
+
+        self.release = threading.Event()
+        self.calls: list[str] = []
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append(operation)
+        if operation == "BatchWriteItem":
+            self.release.wait(10)
+        return {}
+
+
+def test_a_transaction_on_a_key_an_abandoned_request_may_still_write_is_refused() -> None:
+    transport = Stuck()
+    s = Session(transport=transport, retry=RetryPolicy(deadline=0.05), concurrency=2)
+    try:
+        s.put(Order(pk="o1", total=1))
+        with pytest.raises(UnprocessedError):
+            s.flush()  # the BatchWriteItem is abandoned in flight: it may still land
+        with pytest.raises(DynamapError, match="still in flight"), s.transaction() as tx:
+            tx.put(Order(pk="o1", total=2))
+        s.put(Order(pk="o1", total=3))
+        with pytest.raises(DynamapError, match="still in flight"):
+            s.flush(atomic=True)
+        assert "TransactWriteItems" not in transport.calls  # nothing was sent
+        with s.transaction() as tx:  # another key is free to go
+            tx.put(Order(pk="o2", total=2))
+        assert transport.calls.count("TransactWriteItems") == 1
+    finally:
+        transport.release.set()
+        s.close()
