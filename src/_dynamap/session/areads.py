@@ -6,6 +6,7 @@ every decision is the run's and the pager's, shared with the sync session.
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -19,7 +20,7 @@ from _dynamap.model.keys import KeyValue
 from _dynamap.model.model import Model
 from _dynamap.model.target import IndexRef
 from _dynamap.session.aquery import AsyncQuery, AsyncScan
-from _dynamap.session.hydrate import hydration_failed, hydration_reads, hydration_results
+from _dynamap.session.hydrate import hydration_reads, hydration_results
 from _dynamap.session.readrun import ReadRun
 from _dynamap.session.readspec import Unknown, query_config, scan_config
 from _dynamap.session.state import UnitOfWork
@@ -249,10 +250,11 @@ class AsyncReads:
             self._leave()
         if not reads:
             return
-        try:
+        # A failed read fails its own deferred: a key of this page that could not be read
+        # ends the run (with a cursor) in hydration_results; another pending get's
+        # failure is that get's own business.
+        with contextlib.suppress(FlushError):
             await self._flush_gets()
-        except FlushError as exc:
-            raise hydration_failed(run, exc) from exc
         hydration_results(run, reads)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,7 @@ from _dynamap.expr.sortkeys import SortCondition
 from _dynamap.model.keys import KeyValue
 from _dynamap.model.model import Model
 from _dynamap.model.target import IndexRef
-from _dynamap.session.hydrate import hydration_failed, hydration_reads, hydration_results
+from _dynamap.session.hydrate import hydration_reads, hydration_results
 from _dynamap.session.query import Query, Scan
 from _dynamap.session.readrun import ReadRun
 from _dynamap.session.readspec import (
@@ -252,10 +253,11 @@ class SyncReads:
             self._leave()
         if not reads:
             return
-        try:
+        # A failed read fails its own deferred: a key of this page that could not be read
+        # ends the run (with a cursor) in hydration_results; another pending get's
+        # failure is that get's own business.
+        with contextlib.suppress(FlushError):
             self._flush_gets()
-        except FlushError as exc:
-            raise hydration_failed(run, exc) from exc
         hydration_results(run, reads)
 
 

@@ -174,3 +174,30 @@ def test_a_hydration_that_cannot_read_its_items_raises_with_a_cursor() -> None:
     assert cursor is not None and cursor.positions == (None,)  # resume from the start
     assert isinstance(caught.value.__cause__, FlushError)
     assert transport.ops == ["Query", "BatchGetItem"]
+
+
+class KeysThenPartial:
+    """The index Query gives two keys; BatchGetItem returns them, but never `other`."""
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if operation == "Query":
+            keys = [{"pk": {"S": "p"}, "sk": {"N": str(i)}, "tag": {"S": "t"}} for i in (1, 2)]
+            return {"Items": keys, "Count": 2, "ScannedCount": 2}
+        entry = params["RequestItems"]["runs-indexed"]
+        found = [
+            dict(k, tag={"S": "t"}, body={"S": "b"}) for k in entry["Keys"] if k["pk"]["S"] == "p"
+        ]
+        left = [k for k in entry["Keys"] if k["pk"]["S"] != "p"]
+        answer: dict[str, Any] = {"Responses": {"runs-indexed": found}}
+        if left:
+            answer["UnprocessedKeys"] = {"runs-indexed": {"Keys": left}}
+        return answer
+
+
+def test_another_pending_get_failing_does_not_end_a_hydrated_query() -> None:
+    session = Session(transport=KeysThenPartial(), retry=RetryPolicy(max_attempts=1))
+    other = session.get(Indexed, "other", 9)  # pending when the query hydrates its page
+    items = list(session.query(Indexed, "t", index=Indexed.by_tag, hydrate=True))
+    assert [(i.sk, i.body) for i in items] == [(1, "b"), (2, "b")]
+    with pytest.raises(FlushError):
+        other.result()  # its own failure, reported on its own deferred
