@@ -301,6 +301,8 @@ class AsyncSession(SessionFacade, AsyncReads):
                 sleep=self._sleep,
                 linger=linger,
                 grace=self.cancel_grace,
+                # A transaction writing a key of a request still in flight is not sent.
+                in_flight=in_flight_writes(self._stragglers.values()),
             )
 
     async def _flush_for_result(self) -> None:

@@ -218,6 +218,8 @@ class Session(SessionFacade, SyncReads):
                 clock=self._clock,
                 sleep=self._sleep,
                 linger=linger,
+                # A transaction writing a key of a request still in flight is not sent.
+                in_flight=in_flight_writes(self._stragglers.values()),
             )
         finally:
             self._guard.leave()
