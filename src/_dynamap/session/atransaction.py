@@ -16,7 +16,8 @@ from typing_extensions import Self
 from _dynamap.core.engine import Ident, WriteUnit
 from _dynamap.core.report import FlushReport
 from _dynamap.core.retry import RetryPolicy
-from _dynamap.drivers.aio import drive
+from _dynamap.core.transact import TransactRequest
+from _dynamap.drivers.aio import AsyncStragglers, drive
 from _dynamap.session.readtx import ReadTransactionKeys
 from _dynamap.session.transaction import TransactionActions
 from _dynamap.session.txhold import refuse_held
@@ -42,11 +43,13 @@ async def run_plan_async(
     linger: float,
     grace: float,
     in_flight: Mapping[Ident, WriteUnit] | None = None,
+    stragglers: AsyncStragglers[TransactRequest] | None = None,
 ) -> FlushReport:
     """Send a transaction plan (one request, retried with its token) and settle it.
 
     `in_flight`: writes of earlier requests still in flight, by key; a transaction
-    writing one of those keys is not sent (it ends not done).
+    writing one of those keys is not sent (it ends not done). An attempt abandoned
+    in flight goes on in the background, into `stragglers`.
     """
     engine = plan.start(policy, rng, clock())
     if engine is None:
@@ -63,6 +66,7 @@ async def run_plan_async(
             sleep=sleep,
             linger=linger,
             grace=grace,
+            stragglers=stragglers,
         )
     except BaseException:
         plan.interrupted()  # what is known is settled; CancelledError propagates

@@ -2,18 +2,20 @@
 
 A request abandoned while in flight may still land. An ordinary flush holds back the
 writes of its keys (`flush.py`); a transaction is never split, so one with an action on
-such a key is not sent at all: it ends not done (`refuse_held`).
+such a key is not sent at all: it ends not done (`refuse_held`). And an abandoned write
+transaction is remembered like any other straggler (`late_writes`): the next flush
+waits for it and holds back the writes of its keys, so that it overwrites nothing newer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from _dynamap.core.engine import Ident, WriteUnit
-from _dynamap.core.transact import TransactEngine
+from _dynamap.core.engine import BatchRequest, Ident, Unit, WriteUnit
+from _dynamap.core.transact import TransactEngine, TransactRequest
 from _dynamap.session.txplan import TransactPlan, WritePlan, describe
 
-__all__ = ["refuse_held"]
+__all__ = ["late_writes", "refuse_held"]
 
 
 def refuse_held(
@@ -30,3 +32,11 @@ def refuse_held(
             f"{len(held)} of its keys (first: {describe(first.info, first.ident, first.key)}); "
             f"nothing was sent: send it again once that request has ended"
         )
+
+
+def late_writes(plan: TransactPlan, request: TransactRequest) -> BatchRequest | None:
+    """An abandoned write transaction as a session's straggler: the writes it carries."""
+    if not isinstance(plan, WritePlan):
+        return None  # a read transaction landing late changes nothing
+    units: list[Unit] = [action.unit for action in plan.actions if action.unit is not None]
+    return BatchRequest("TransactWriteItems", request.params, units)

@@ -41,6 +41,28 @@ def _events(log: list[tuple[str, str, Any]]) -> list[tuple[str, str]]:
     return [(event, operation) for event, operation, _ in log]
 
 
+def test_a_cancelled_atomic_flush_is_waited_for_by_the_next_flush_of_its_keys() -> None:
+    transport = Slow("TransactWriteItems", 0.15)
+
+    async def main() -> None:
+        session = AsyncSession(transport=transport, concurrency=1, cancel_grace=0.0)
+        session.put(Order(pk="o1", total=1))
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(session.flush(atomic=True), 0.02)
+        session.put(Order(pk="o1", total=2))
+        await session.flush()  # must not be overtaken by the late transaction
+        await asyncio.sleep(0.2)
+
+    asyncio.run(main())
+    # The abandoned transaction ended before the newer write went out.
+    assert _events(transport.log) == [
+        ("start", "TransactWriteItems"),
+        ("end", "TransactWriteItems"),
+        ("start", "BatchWriteItem"),
+        ("end", "BatchWriteItem"),
+    ]
+
+
 def test_an_async_transaction_is_refused_while_a_late_write_of_its_key_is_in_flight() -> None:
     transport = Slow("BatchWriteItem", 1.0)
 
