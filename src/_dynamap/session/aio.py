@@ -288,12 +288,12 @@ class AsyncSession(SessionFacade, AsyncReads):
             linger = self._linger()
             if self._stragglers:  # a late write of an earlier flush must not overtake this
                 await await_stragglers(self._stragglers, linger)
-            if plan is None:
-                self._enter(call)
-                try:
+            self._enter(call)  # refused once closed, or from another thread, as any call
+            try:
+                if plan is None:
                     plan = atomic_flush(self._state, self.write_back)
-                finally:
-                    self._leave()
+            finally:
+                self._leave()
             late: AsyncStragglers[TransactRequest] = {}
             try:
                 return await run_plan_async(

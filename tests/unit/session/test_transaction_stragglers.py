@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dynamap import Session, UnprocessedError
+from dynamap import DynamapError, Session, UnprocessedError
 from dynamap.aio import AsyncSession
 from tests.support.models import Order
 
@@ -139,3 +139,20 @@ def test_a_transaction_is_refused_while_a_late_write_of_its_key_is_in_flight() -
     finally:
         transport.release.set()
         s.close()
+
+
+def test_a_transaction_of_a_closed_async_session_is_refused() -> None:
+    transport = Slow("", 0.0)
+
+    async def main() -> None:
+        session = AsyncSession(transport=transport)
+        await session.close()
+        with pytest.raises(DynamapError, match="closed"):
+            async with session.transaction() as tx:
+                tx.put(Order(pk="o1"))
+        with pytest.raises(DynamapError, match="closed"):
+            async with session.read_transaction() as rt:
+                rt.get(Order, "o1")
+
+    asyncio.run(main())
+    assert transport.log == []  # nothing sent, as Session refuses it
