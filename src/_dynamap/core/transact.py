@@ -309,6 +309,12 @@ class TransactEngine:
         self.attempts -= 1
         self._give_up("it was never sent")
 
+    def refuse(self, why: str) -> None:
+        """Send nothing at all: the transaction ends not done, for the reason `why`."""
+        self._stopped = True
+        self._ready_at = None
+        self.why = why
+
     def stop(self) -> None:
         """Send nothing more (interrupted); an answer in flight still counts."""
         self._stopped = True

@@ -96,7 +96,10 @@ class TableRead:
     consistent: bool
 
 
-Operation = Literal["BatchGetItem", "BatchWriteItem", "PutItem", "DeleteItem", "UpdateItem"]
+# TransactWriteItems only in a session's record of an abandoned transaction (its writes).
+Operation = Literal[
+    "BatchGetItem", "BatchWriteItem", "PutItem", "DeleteItem", "UpdateItem", "TransactWriteItems"
+]
 
 
 @dataclass(eq=False)

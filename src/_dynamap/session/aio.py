@@ -21,6 +21,7 @@ from typing_extensions import Self
 from _dynamap.core.engine import BatchRequest
 from _dynamap.core.report import FlushReport
 from _dynamap.core.retry import RetryPolicy
+from _dynamap.core.transact import TransactRequest
 from _dynamap.drivers.aio import AsyncStragglers, await_stragglers, drive
 from _dynamap.drivers.gcpause import paused_gc
 from _dynamap.errors import DynamapError, FlushError
@@ -33,7 +34,8 @@ from _dynamap.session.atransaction import AsyncReadTransaction, AsyncTransaction
 from _dynamap.session.awaitable import AsyncCell, AsyncDeferred
 from _dynamap.session.facade import SessionFacade
 from _dynamap.session.flush import FlushPlan, in_flight_writes
-from _dynamap.session.txplan import TransactPlan, atomic_flush, refuse_overtaking
+from _dynamap.session.txhold import late_writes
+from _dynamap.session.txplan import TransactPlan, atomic_flush
 from _dynamap.session.writes import WriteBack
 from _dynamap.transport.aiobotocore import AiobotocoreTransport
 from _dynamap.transport.asyncbase import AsyncTransport
@@ -286,23 +288,33 @@ class AsyncSession(SessionFacade, AsyncReads):
             linger = self._linger()
             if self._stragglers:  # a late write of an earlier flush must not overtake this
                 await await_stragglers(self._stragglers, linger)
-            if plan is None:
-                self._enter(call)
-                try:
+            self._enter(call)  # refused once closed, or from another thread, as any call
+            try:
+                if plan is None:
                     plan = atomic_flush(self._state, self.write_back)
-                finally:
-                    self._leave()
-            refuse_overtaking(plan, in_flight_writes(self._stragglers.values()))
-            return await run_plan_async(
-                plan,
-                self.transport,
-                policy=self.retry,
-                rng=self._rng,
-                clock=self._clock,
-                sleep=self._sleep,
-                linger=linger,
-                grace=self.cancel_grace,
-            )
+            finally:
+                self._leave()
+            late: AsyncStragglers[TransactRequest] = {}
+            try:
+                return await run_plan_async(
+                    plan,
+                    self.transport,
+                    policy=self.retry,
+                    rng=self._rng,
+                    clock=self._clock,
+                    sleep=self._sleep,
+                    linger=linger,
+                    grace=self.cancel_grace,
+                    # A transaction writing a key of a request still in flight is not sent.
+                    in_flight=in_flight_writes(self._stragglers.values()),
+                    stragglers=late,
+                )
+            finally:
+                # An abandoned transaction may still land: later flushes wait for it.
+                for task, request in late.items():
+                    record = late_writes(plan, request)
+                    if record is not None:
+                        self._stragglers[task] = record
 
     async def _flush_for_result(self) -> None:
         await self.flush()

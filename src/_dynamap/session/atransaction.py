@@ -7,17 +7,20 @@ The actions, the plan, the limits and the settling are the sync ones' (`transact
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from typing_extensions import Self
 
+from _dynamap.core.engine import Ident, WriteUnit
 from _dynamap.core.report import FlushReport
 from _dynamap.core.retry import RetryPolicy
-from _dynamap.drivers.aio import drive
+from _dynamap.core.transact import TransactRequest
+from _dynamap.drivers.aio import AsyncStragglers, drive
 from _dynamap.session.readtx import ReadTransactionKeys
 from _dynamap.session.transaction import TransactionActions
+from _dynamap.session.txhold import refuse_held
 from _dynamap.session.txplan import TransactPlan
 from _dynamap.transport.asyncbase import AsyncTransport
 
@@ -39,11 +42,20 @@ async def run_plan_async(
     sleep: Callable[[float], Awaitable[object]],
     linger: float,
     grace: float,
+    in_flight: Mapping[Ident, WriteUnit] | None = None,
+    stragglers: AsyncStragglers[TransactRequest] | None = None,
 ) -> FlushReport:
-    """Send a transaction plan (one request, retried with its token) and settle it."""
+    """Send a transaction plan (one request, retried with its token) and settle it.
+
+    `in_flight`: writes of earlier requests still in flight, by key; a transaction
+    writing one of those keys is not sent (it ends not done). An attempt abandoned
+    in flight goes on in the background, into `stragglers`.
+    """
     engine = plan.start(policy, rng, clock())
     if engine is None:
         return FlushReport()
+    if in_flight:
+        refuse_held(plan, engine, in_flight)
     try:
         await drive(
             engine,
@@ -54,6 +66,7 @@ async def run_plan_async(
             sleep=sleep,
             linger=linger,
             grace=grace,
+            stragglers=stragglers,
         )
     except BaseException:
         plan.interrupted()  # what is known is settled; CancelledError propagates

@@ -24,7 +24,7 @@ from _dynamap.session.flush import FlushPlan, in_flight_writes
 from _dynamap.session.reads import SyncReads
 from _dynamap.session.readtx import ReadTransaction
 from _dynamap.session.transaction import Transaction, run_plan
-from _dynamap.session.txplan import TransactPlan, atomic_flush, refuse_overtaking
+from _dynamap.session.txplan import TransactPlan, atomic_flush
 from _dynamap.session.writes import WriteBack
 from _dynamap.transport.base import Transport
 from _dynamap.transport.fast import default_transport
@@ -210,7 +210,6 @@ class Session(SessionFacade, SyncReads):
             if self._stragglers:  # a late write of an earlier flush must not overtake this
                 await_stragglers(self._stragglers, linger)
             plan = plan or atomic_flush(self._state, self.write_back)
-            refuse_overtaking(plan, in_flight_writes(self._stragglers.values()))
             return run_plan(
                 plan,
                 self.transport,
@@ -219,6 +218,8 @@ class Session(SessionFacade, SyncReads):
                 clock=self._clock,
                 sleep=self._sleep,
                 linger=linger,
+                # A transaction writing a key of a request still in flight is not sent.
+                in_flight=in_flight_writes(self._stragglers.values()),
             )
         finally:
             self._guard.leave()

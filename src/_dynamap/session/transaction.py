@@ -8,12 +8,13 @@ sends nothing.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from typing_extensions import Self
 
+from _dynamap.core.engine import Ident, WriteUnit
 from _dynamap.core.report import FlushReport
 from _dynamap.core.retry import RetryPolicy
 from _dynamap.drivers.threads import drive
@@ -22,6 +23,7 @@ from _dynamap.expr.conditions import Condition
 from _dynamap.expr.updates import Update
 from _dynamap.model.keys import KeyValue
 from _dynamap.model.model import Model
+from _dynamap.session.txhold import refuse_held
 from _dynamap.session.txplan import (
     Run,
     TransactPlan,
@@ -50,11 +52,18 @@ def run_plan(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
     linger: float,
+    in_flight: Mapping[Ident, WriteUnit] | None = None,
 ) -> FlushReport:
-    """Send a transaction plan on this thread (one request at a time) and settle it."""
+    """Send a transaction plan on this thread (one request at a time) and settle it.
+
+    `in_flight`: writes of earlier requests still in flight, by key; a transaction
+    writing one of those keys is not sent (it ends not done).
+    """
     engine = plan.start(policy, rng, clock())
     if engine is None:
         return FlushReport()
+    if in_flight:
+        refuse_held(plan, engine, in_flight)
     try:
         drive(
             engine,

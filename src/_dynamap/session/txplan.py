@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -387,25 +387,6 @@ def atomic_flush(state: UnitOfWork, write_back: WriteBack) -> WritePlan:
     for ident, (unit, write) in plan_writes(state, write_back).items():
         actions.append(TxAction(write.operation, write.info, ident, write.key, write, unit=unit))
     return WritePlan(state, actions, atomic=True)
-
-
-def refuse_overtaking(plan: TransactPlan, in_flight: Mapping[Ident, object]) -> None:
-    """Refuse a write transaction on a key an earlier flush's request may still write.
-
-    A request abandoned in flight (past the deadline, or interrupted) can land after the
-    transaction and undo it: an ordinary flush holds such keys back; a transaction is
-    never split, so it is refused whole, before anything is sent.
-    """
-    if not in_flight or not isinstance(plan, WritePlan):
-        return
-    for action in plan.actions:
-        if action.ident in in_flight:
-            what = describe(action.info, action.ident, action.key)
-            raise DynamapError(
-                f"transaction refused, nothing was sent: {what} has a write of an earlier "
-                f"flush still in flight (it may land after this transaction); send it again "
-                f"once that request has answered"
-            )
 
 
 class TransactPlan(Protocol):

@@ -203,8 +203,8 @@ def _line(file: Any) -> bytes:
     return line
 
 
-def _read_response(file: Any) -> tuple[Response, bool]:
-    """Read one answer; also whether the connection may be used again."""
+def _read_head(file: Any) -> tuple[str, int, dict[str, str]]:
+    """Read an answer's status line and headers: its HTTP version, status and headers."""
     version, _, rest = _line(file).decode("latin-1").partition(" ")
     if not version.startswith("HTTP/"):
         raise ValueError(f"not an HTTP answer: {version[:40]!r}")
@@ -213,13 +213,23 @@ def _read_response(file: Any) -> tuple[Response, bool]:
     for _ in range(_MAX_HEADERS):
         line = _line(file)
         if line in (b"\r\n", b"\n"):
-            break
+            return version, status, headers
         name, _, value = line.decode("latin-1").partition(":")
         key = name.strip().lower()
         value = value.strip()
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    else:
-        raise ValueError("too many answer headers")
+    raise ValueError("too many answer headers")
+
+
+def _read_response(file: Any) -> tuple[Response, bool]:
+    """Read one answer; also whether the connection may be used again."""
+    version, status, headers = _read_head(file)
+    interim = 0
+    while 100 <= status < 200:  # interim answers (100 Continue...): the final one follows
+        interim += 1
+        if interim > _MAX_HEADERS:
+            raise ValueError("too many interim (1xx) answers")
+        version, status, headers = _read_head(file)
     keep = version != "HTTP/1.0" and "close" not in headers.get("connection", "").lower()
     if "chunked" in headers.get("transfer-encoding", "").lower():
         body = _read_chunked(file)
@@ -228,7 +238,7 @@ def _read_response(file: Any) -> tuple[Response, bool]:
         body = file.read(length)
         if len(body) != length:
             raise ValueError("the connection closed before the answer's body was complete")
-    elif status in (204, 304) or 100 <= status < 200:
+    elif status in (204, 304):
         body = b""
     else:  # no length: the body runs to the end of the connection
         body = file.read()

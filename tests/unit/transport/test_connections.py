@@ -147,6 +147,25 @@ def test_a_short_body_is_no_answer(serve):
         ConnectionPool(server.url).post(HEADERS, b"{}")
 
 
+def test_interim_answers_are_skipped_and_the_final_one_is_read(serve):
+    # A client must read 1xx answers sent before the final one (RFC 9110 15.2), even
+    # unasked: taking "100 Continue" as the answer would report a write as done, and
+    # leave its real answer on the connection for the next request to read as its own.
+    def interim(conn: socket.socket, _: bytes) -> bool:
+        conn.sendall(
+            b"HTTP/1.1 100 Continue\r\n\r\n"
+            b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 4\r\n\r\nfail"
+        )
+        return True
+
+    server = serve(interim, reply(b"{}"))
+    pool = ConnectionPool(server.url)
+    answer = pool.post(HEADERS, b"{}")
+    assert (answer.status, answer.body) == (400, b"fail")
+    assert pool.post(HEADERS, b"{}").body == b"{}"  # the next request reads its own answer
+
+
 def test_a_slow_answer_times_out_as_no_answer(serve):
     release = threading.Event()
 
