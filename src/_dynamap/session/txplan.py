@@ -213,7 +213,15 @@ class WritePlan:
             return FlushReport()
         outcome = engine.outcome
         if outcome == "done":
-            return self._done()
+            try:
+                return self._done()
+            except BaseException:
+                # An interrupt while recording an applied transaction: record the rest
+                # (each step can be repeated), or a write done would stay pending and be
+                # sent again (an increment twice). The interrupt then propagates.
+                with contextlib.suppress(BaseException):
+                    self._done()
+                raise
         report = self._report(0, 0)
         if outcome == "cancelled":
             error: FlushError = cancellation(self.actions, engine.reasons or [])

@@ -222,3 +222,31 @@ def test_a_transaction_on_a_key_an_abandoned_request_may_still_write_is_refused(
     finally:
         transport.release.set()
         s.close()
+
+
+def test_an_interrupt_while_recording_an_applied_atomic_flush_leaves_nothing_pending(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from _dynamap.session import txplan
+
+    t = Scripted({})
+    s = session(t)
+    result = s.update_key(Order, "o2", O(lambda o: o.total).add(1))
+    s.put(Order(pk="o3", total=3))
+    real_fail = txplan.fail
+    calls = {"n": 0}
+
+    def fail_once(deferred: Any, error: Exception) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt  # lands while the applied transaction is recorded
+        real_fail(deferred, error)
+
+    monkeypatch.setattr(txplan, "fail", fail_once)
+    with pytest.raises(KeyboardInterrupt):
+        s.flush(atomic=True)
+    assert [op for op, _ in t.calls] == ["TransactWriteItems"]
+    s.flush()  # both writes were applied: neither is sent again (no second increment)
+    assert [op for op, _ in t.calls] == ["TransactWriteItems"]
+    with pytest.raises(DynamapError, match="returns no item"):
+        result.result()
