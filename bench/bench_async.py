@@ -6,14 +6,16 @@ extra. Run from the repository root:
     python bench/bench_async.py                       # 10,000 items; 1,000 tasks x 5 keys
     python bench/bench_async.py --items 2000 --tasks 200 --concurrency 4 16
 
-Throughput: Session and AsyncSession each put every item in one flush, then a fresh
-session gets every key in one flush (~1 KB, 20-attribute items, checked against those
+Throughput: Session and AsyncSession (on AioFastTransport, its default, and on
+AiobotocoreTransport) each put every item in one flush, then a fresh session gets every
+key in one flush (~1 KB, 20-attribute items, checked against those
 written), at each concurrency. Web-style load: `--tasks` concurrent tasks each read 5
 keys, through (a) one AsyncSession shared by every task (their gets coalesce into
-BatchGetItems of 100 keys), (b) one AsyncSession per task, (c) aiobotocore's raw
-`batch_get_item` per task, deserialised with boto3's TypeDeserializer (no model: the
-floor). aioboto3 is not used: its releases pin aiobotocore 2.x, which conflicts with the
-aio extra; its `batch_get_item` on a client is this same aiobotocore call.
+BatchGetItems of 100 keys), (b) one AsyncSession per task (both on AioFastTransport),
+(c) aiobotocore's raw `batch_get_item` per task, deserialised with boto3's
+TypeDeserializer (no model: the floor). aioboto3 is not used: its releases pin
+aiobotocore 2.x, which conflicts with the aio extra; its `batch_get_item` on a client
+is this same aiobotocore call.
 
 CPU is time.process_time of this process; DynamoDB Local runs in its own java process on
 the same cores, so it is in the wall time only. Each web-style case runs once untimed first.
@@ -35,7 +37,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 
 from dynamap import Session, create_table_params
-from dynamap.aio import AiobotocoreTransport, AsyncSession
+from dynamap.aio import AiobotocoreTransport, AioFastTransport, AsyncSession, AsyncTransport
 from tests.support.ddblocal import ACCESS_KEY, REGION, SECRET_KEY, DynamoDBLocal, make_client
 
 Item = _shared.BenchItem
@@ -45,7 +47,7 @@ POOL = 64
 class Counting:
     """An AsyncTransport that counts the requests it sends."""
 
-    def __init__(self, inner: AiobotocoreTransport) -> None:
+    def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.requests = 0
         self.request_timeout = inner.request_timeout
@@ -88,18 +90,23 @@ def _sync_read(client: Any, keys: list[tuple[str, str]], concurrency: int) -> li
         return [d.result() for d in found]
 
 
-async def async_round(client: Any, items: list[Any], concurrency: int) -> list[Any]:
-    async with AsyncSession(client, concurrency=concurrency) as s:
+async def async_round(
+    client: Any, items: list[Any], concurrency: int, transport: str = "fast"
+) -> list[Any]:
+    def make() -> AsyncTransport:
+        return AioFastTransport(client) if transport == "fast" else AiobotocoreTransport(client)
+
+    async with AsyncSession(transport=make(), concurrency=concurrency) as s:
         for item in items:
             s.put(item.model_copy())
-    async with AsyncSession(client, concurrency=concurrency) as s:
+    async with AsyncSession(transport=make(), concurrency=concurrency) as s:
         found = [s.get(Item, i.pk, i.sk) for i in items]
         await s.flush()
         return [d.result() for d in found]
 
 
 async def web_shared(client: Any, keys: list[list[tuple[str, str]]]) -> int:
-    transport = Counting(AiobotocoreTransport(client))
+    transport = Counting(AioFastTransport(client))
     async with AsyncSession(transport=transport, concurrency=16) as s:
 
         async def task(mine: list[tuple[str, str]]) -> list[Any]:
@@ -111,7 +118,7 @@ async def web_shared(client: Any, keys: list[list[tuple[str, str]]]) -> int:
 
 
 async def web_per_task(client: Any, keys: list[list[tuple[str, str]]]) -> int:
-    transport = Counting(AiobotocoreTransport(client))
+    transport = Counting(AioFastTransport(client))
 
     async def task(mine: list[tuple[str, str]]) -> list[Any]:
         async with AsyncSession(transport=transport, concurrency=1) as s:
@@ -179,11 +186,12 @@ async def run_async(endpoint: str, sync_client: Any, items: list[Any], args: Any
         for concurrency in args.concurrency:
             wall, cpu = sync_round(sync_client, items, concurrency)
             row(f"Session      concurrency {concurrency}", count, wall, cpu)
-            started, cpu0 = time.perf_counter(), time.process_time()
-            found = await async_round(client, items, concurrency)
-            wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
-            assert found == items, "read back differs"
-            row(f"AsyncSession concurrency {concurrency}", count, wall, cpu)
+            for transport in ("fast", "aiobotocore"):
+                started, cpu0 = time.perf_counter(), time.process_time()
+                found = await async_round(client, items, concurrency, transport)
+                wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
+                assert found == items, "read back differs"
+                row(f"AsyncSession concurrency {concurrency} ({transport})", count, wall, cpu)
         keys = [
             [
                 (items[(t * 5 + k) * 7 % len(items)].pk, items[(t * 5 + k) * 7 % len(items)].sk)

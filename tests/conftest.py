@@ -58,17 +58,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Mark every test that uses a DynamoDB fixture as ``dynamodb``.
 
     Leave out the AsyncSession runs on moto (its in-process mock does not serve
-    aiobotocore), and those with the sync `botocore` transport (the async session has its
-    own): they test nothing, so they are not listed as skipped either.
+    aiobotocore): they test nothing, so they are not listed as skipped either. With the
+    "botocore" transport an AsyncSession sends through AiobotocoreTransport, with "fast"
+    through AioFastTransport.
     """
     kept: list[pytest.Item] = []
     left: list[pytest.Item] = []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if params.get("session_flavor") == "async" and (
-            params.get("backend") == "moto" or params.get("dynamap_transport") == "botocore"
-        ):
-            left.append(item)  # (the sync transports are not the async session's)
+        if params.get("session_flavor") == "async" and params.get("backend") == "moto":
+            left.append(item)
             continue
         if _DYNAMODB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.dynamodb)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dynamap.aio
 
 PINNED = [
+    "AioFastTransport",
     "AiobotocoreTransport",
     "AsyncDeferred",
     "AsyncQuery",

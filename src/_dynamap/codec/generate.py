@@ -93,20 +93,21 @@ _FAST_WRITE: dict[str, tuple[str, list[str], str]] = {
         "(len(v) if v.isascii() else len(v.encode()))",
     ),
     "BOOL": ("v is True or v is False", ["item[{a}] = {{'BOOL': v}}"], "1"),
+    # `{size}` of a number: number_size(t) exactly, or its bound len(t) + 1 (see below).
     "N_INT": (
         "v.__class__ is int and -L < v < L",
         ["t = str(v)", "item[{a}] = {{'N': t}}"],
-        "number_size(t)",
+        "{number}",
     ),
     "N_FLOAT": (
         "v.__class__ is float",
         ["t = float_to_wire(v)", "item[{a}] = {{'N': t}}"],
-        "number_size(t)",
+        "{number}",
     ),
     "N_DECIMAL": (
         "v.__class__ is Decimal",
         ["t = decimal_to_wire(v)", "item[{a}] = {{'N': t}}"],
-        "number_size(t)",
+        "{number}",
     ),
     # datetime, date and time as ISO-8601, UUID as text: ASCII. `{c}` is the exact class.
     "S_TEXT": ("v.__class__ is {c}", ["t = v.isoformat()", "item[{a}] = {{'S': t}}"], "len(t)"),
@@ -128,6 +129,11 @@ def generate_encoder(model: type, fields: tuple[FieldCodec, ...], mode: str) -> 
     to `locate_fields`, which names the field (and the path inside it).
     """
     sized = mode != "encode"
+    # encode_checked only asks whether the item is within the limit: a number counts as
+    # len(t) + 1, at least its size (a byte per two digits, one for the exponent and one
+    # for a sign, and the text spells every digit and the sign). Only an item whose bound
+    # is over the limit is sized exactly (by encode_sized) before it is refused.
+    number = "len(t) + 1" if mode == "encode_checked" else "number_size(t)"
     checks: tuple[FieldCheck, ...] = tuple((f.name, f.nullable, f.sized, f.walk) for f in fields)
     where = model.__qualname__
 
@@ -148,23 +154,31 @@ def generate_encoder(model: type, fields: tuple[FieldCodec, ...], mode: str) -> 
         MAX=MAX_ITEM_BYTES,
         what=f"{where} item",
         fail=fail,
+        exact=generate_encoder(model, fields, "encode_sized") if mode == "encode_checked" else None,
     )
     lines = [f"def {mode}(obj):", "    d = obj.__dict__", "    item = {}"]
     lines += ["    n = 0"] if sized else []
     lines.append("    try:")
     for i, f in enumerate(fields):
-        lines += ["        " + line for line in _write_field(src, i, f, sized=sized)]
+        lines += ["        " + line for line in _write_field(src, i, f, sized=sized, number=number)]
     if not fields:
         lines.append("        pass")
     lines += ["    except Exception as exc:", "        raise fail(obj, exc)"]
     if mode == "encode_checked":
-        lines += ["    if n > MAX:", "        raise too_large(n, what)"]
+        lines += [
+            "    if n > MAX:",
+            "        n = exact(obj)[1]",
+            "        if n > MAX:",
+            "            raise too_large(n, what)",
+        ]
     lines.append("    return item, n" if mode == "encode_sized" else "    return item")
     src += lines
     return src.compile(mode, model)
 
 
-def _write_field(src: _Source, i: int, f: FieldCodec, *, sized: bool) -> list[str]:
+def _write_field(
+    src: _Source, i: int, f: FieldCodec, *, sized: bool, number: str = "number_size(t)"
+) -> list[str]:
     a = src.bind("a", i, f.attr)
     name_size = len(f.attr.encode())  # an int: safe to write as a literal
     if sized:
@@ -197,7 +211,7 @@ def _write_field(src: _Source, i: int, f: FieldCodec, *, sized: bool) -> list[st
         lines.append(f"if {condition.format(c=c)}:")
         lines += ["    " + line.format(a=a, c=c) for line in statements]
         if sized:
-            lines.append(f"    n += {name_size} + {size}")
+            lines.append(f"    n += {name_size} + {size.format(number=number)}")
     elif not f.nullable:
         return lines + slow
     else:

@@ -37,7 +37,7 @@ from _dynamap.session.flush import FlushPlan, in_flight_writes
 from _dynamap.session.txhold import late_writes
 from _dynamap.session.txplan import TransactPlan, atomic_flush
 from _dynamap.session.writes import WriteBack
-from _dynamap.transport.aiobotocore import AiobotocoreTransport
+from _dynamap.transport.aiofast import default_async_transport
 from _dynamap.transport.asyncbase import AsyncTransport
 
 __all__ = ["AsyncSession"]
@@ -108,7 +108,7 @@ class AsyncSession(SessionFacade, AsyncReads):
         if transport is None:
             if client is None:
                 raise TypeError("AsyncSession needs an aiobotocore DynamoDB client or a transport")
-            transport = AiobotocoreTransport(client)
+            transport = default_async_transport(client)
         super().__init__(
             table_prefix=table_prefix,
             concurrency=concurrency,

@@ -37,7 +37,7 @@ from _dynamap.transport.boto3 import transport_error
 from _dynamap.transport.connections import ConnectionPool, NoAnswer, NotSent
 from _dynamap.transport.wire import Wire
 
-__all__ = ["FastTransport"]
+__all__ = ["FastTransport", "default_transport", "supported", "wire_for"]
 
 log = logging.getLogger("dynamap")
 
@@ -58,18 +58,10 @@ class FastTransport:
         Args:
             client: a boto3 DynamoDB low-level client (`boto3.client("dynamodb")`).
         """
-        from botocore import UNSIGNED
-
         meta = client.meta
         config = meta.config
         self.client: Any = client
-        self.wire: Wire = Wire(
-            endpoint_url=meta.endpoint_url,
-            region=meta.region_name,
-            user_agent=client._user_agent_creator.to_string(),
-            service_model=meta.service_model,
-            sign=config.signature_version is not UNSIGNED,
-        )
+        self.wire: Wire = wire_for(client)
         self.request_timeout: float = float(config.connect_timeout or 60) + float(
             config.read_timeout or 60
         )
@@ -130,6 +122,21 @@ class FastTransport:
         return self.wire.parse(status, headers, body)
 
 
+def wire_for(client: Any) -> Wire:
+    """The Wire of a botocore or aiobotocore DynamoDB client: its endpoint, region,
+    user agent, service model and whether it signs."""
+    from botocore import UNSIGNED
+
+    meta = client.meta
+    return Wire(
+        endpoint_url=meta.endpoint_url,
+        region=meta.region_name,
+        user_agent=client._user_agent_creator.to_string(),
+        service_model=meta.service_model,
+        sign=meta.config.signature_version is not UNSIGNED,
+    )
+
+
 # One pool per client, shared by every transport (so every Session) built on it: kept-alive
 # connections and the TLS context outlive a session, as botocore's do. The pool holds no
 # reference to its client, so it goes with the client.
@@ -186,12 +193,14 @@ def default_transport(client: Any) -> Transport:
     """
     from _dynamap.transport.boto3 import Boto3Transport
 
-    if DEFAULT_TRANSPORT == "fast" and _supported(client):
+    if DEFAULT_TRANSPORT == "fast" and supported(client):
         return FastTransport(client)
     return Boto3Transport(client)
 
 
-def _supported(client: Any) -> bool:
+def supported(client: Any) -> bool:
+    """Whether the fast wire layer can send for `client` (a botocore or aiobotocore
+    DynamoDB client signing with SigV4 or unsigned, with a region and an HTTP session)."""
     from botocore import UNSIGNED
     from botocore.client import BaseClient
 

@@ -31,10 +31,11 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 import pydantic_core
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSPreparedRequest, AWSRequest, HeadersDict
+from botocore.awsrequest import AWSPreparedRequest, HeadersDict
+from botocore.exceptions import NoCredentialsError
 
 from _dynamap.errors import TransportError
+from _dynamap.transport.signing import Signer
 
 __all__ = [
     "TARGET_PREFIX",
@@ -249,6 +250,7 @@ class Wire:
         self.sign: bool = sign
         self._service_model = service_model
         self._members: dict[str, frozenset[str]] = {}
+        self._signer = Signer(self.url, signing_name, region)
 
     def prepare(
         self, operation: str, params: Mapping[str, Any], credentials: Any
@@ -267,12 +269,14 @@ class Wire:
             "Content-Type": CONTENT_TYPE,
             "User-Agent": self.user_agent,
         }
-        request = AWSRequest(method="POST", url=self.url, data=body, headers=headers)
         if self.sign:
-            SigV4Auth(credentials, self.signing_name, self.region).add_auth(request)
+            if credentials is None:
+                raise NoCredentialsError()
+            self._signer.sign(headers, body, credentials)
+            log.debug("%s: signed (SigV4, %d bytes)", operation, len(body))
+        headers["Content-Length"] = str(len(body))
         # Built directly: AWSRequest.prepare() would re-parse the URL and copy the body.
-        prepared = HeadersDict(request.headers.items())
-        prepared["Content-Length"] = str(len(body))
+        prepared = HeadersDict(headers)
         return AWSPreparedRequest("POST", self.url, cast(Any, prepared), body, False)
 
     def parse(self, status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:

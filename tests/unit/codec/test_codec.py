@@ -341,3 +341,22 @@ def test_size_while_encoding_matches_item_size_at_the_limit(shape):
     with pytest.raises(ItemTooLargeError) as info:
         to_item(Everything(pk="e", sk=1, anything=shape(room + 1)))
     assert info.value.size == MAX_ITEM_BYTES + 1
+
+
+def test_an_item_whose_number_bound_passes_the_limit_is_sized_exactly():
+    """encode_checked bounds top-level numbers by their text (len + 1): an item over the
+    limit by that bound alone is sized exactly and accepted; one byte more is refused."""
+    from _dynamap.model.model import model_info
+
+    codec = model_info(Everything).codec
+    big = 10**14  # "100000000000000": bounded at 16 bytes, stored in 2
+
+    def item(text: str) -> Everything:
+        return Everything(pk="e", sk=big, i=big, s=text)
+
+    room = MAX_ITEM_BYTES - codec.encode_sized(item(""))[1]
+    assert codec.encode_sized(item("x" * room))[1] == MAX_ITEM_BYTES
+    assert codec.encode_checked(item("x" * room)) == codec.encode(item("x" * room))
+    with pytest.raises(ItemTooLargeError) as info:
+        codec.encode_checked(item("x" * (room + 1)))
+    assert info.value.size == MAX_ITEM_BYTES + 1

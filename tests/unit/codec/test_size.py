@@ -117,6 +117,16 @@ def test_number_size_of_any_spelling(d: Decimal):
         assert number_size(text) == expected, text
 
 
+@settings(max_examples=500)
+@given(storable_decimals)
+def test_a_numbers_text_length_plus_one_bounds_its_size(d: Decimal):
+    """encode_checked counts len(text) + 1 for a number (codec/generate.py): never less."""
+    from _dynamap.codec.numbers import decimal_to_wire
+
+    for text in {*spellings(d), decimal_to_wire(d), str(float(d))}:
+        assert len(text) + 1 >= number_size(text), text
+
+
 @settings(max_examples=300)
 @given(st.integers(-(10**38) + 1, 10**38 - 1) | st.sampled_from([0, 100, -100, 10**37, 1000010]))
 def test_sizes_of_ints_on_every_encoding_path(i: int):
