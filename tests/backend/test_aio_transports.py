@@ -162,9 +162,12 @@ def test_credentials_rotating_mid_flush_sign_every_request(proxy, direct_client,
         session._credentials = AioRefreshableCredentials.create_from_metadata(
             first, refresh, "test"
         )
-        async with session.create_client(
-            "dynamodb", region_name=REGION, endpoint_url=proxy.endpoint
-        ) as client, AsyncSession(client, table_prefix=tables, concurrency=2, retry=QUICK) as dm:
+        async with (
+            session.create_client(
+                "dynamodb", region_name=REGION, endpoint_url=proxy.endpoint
+            ) as client,
+            AsyncSession(client, table_prefix=tables, concurrency=2, retry=QUICK) as dm,
+        ):
             for item in _items(100):
                 dm.put(item)
 
