@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import io
+import pickle
 import uuid
 from collections.abc import Mapping, Sequence, Set
 from decimal import Decimal
@@ -19,6 +21,41 @@ __all__ = ["LIST_TAG", "PLAIN", "freeze", "freeze_form", "is_immutable"]
 _BOOL = object()
 _LIST = object()
 _MAP = object()
+_PICKLED = object()
+
+
+class _NotPlain(Exception):
+    pass
+
+
+class _PlainPickler(pickle.Pickler):
+    """Pickles trees of exact built-in values (and Decimals); anything else raises.
+
+    The C pickler writes exact str, int, float, bool, None, bytes, dict, list, tuple,
+    set and frozenset itself, without calling `reducer_override`; every other object
+    reaches it. Two such trees pickle to equal bytes only if they are equal, types
+    included (True and 1, 1 and 1.0 differ), so the bytes are a faithful image at C
+    speed, several times cheaper than freezing a nested map element by element. Equal
+    values may still pickle differently (the order of a set or dict, a list shared
+    twice): the only cost is one unneeded write-back, never a missed change.
+    """
+
+    def reducer_override(self, obj: Any) -> Any:
+        if obj.__class__ is Decimal:
+            return Decimal, (str(obj),)  # the exact digits: 1.0 and 1.00 stay apart
+        if obj is Decimal:
+            return NotImplemented  # the class itself, named in the line above: by name
+        raise _NotPlain
+
+
+def _pickled(value: Any) -> Any:
+    """(_PICKLED, bytes) for a tree of plain values, or None if it holds anything else."""
+    buffer = io.BytesIO()
+    try:
+        _PlainPickler(buffer, 5).dump(value)
+    except Exception:  # _NotPlain, or what pickle cannot take (a memoryview), or too deep
+        return None
+    return (_PICKLED, buffer.getvalue())
 
 # Immutable leaf types whose equality matches equality of the stored value.
 _PLAIN = frozenset({str, int, float, type(None), Decimal, bytes})
@@ -73,10 +110,16 @@ def freeze(value: Any) -> Any:
         # All plain elements (a list[int], a list[str]): checked and copied at C speed.
         if _PLAIN.issuperset(map(type, value)):
             return (_LIST, *value)
+        pickled = _pickled(value)  # nested plain data: its bytes
+        if pickled is not None:
+            return pickled
         return (_LIST, *[v if v.__class__ in _PLAIN else freeze(v) for v in value])
     if cls is dict:
         if _PLAIN.issuperset(map(type, value.values())):
             return (_MAP, *value.items())  # the same (key, value) pairs as below
+        pickled = _pickled(value)
+        if pickled is not None:
+            return pickled
         return (
             _MAP,
             *[

@@ -60,10 +60,69 @@ def test_bool_and_int_differ():
 
 def test_plain_lists_and_maps_freeze_as_their_element_by_element_images():
     # The C-speed path for all-plain contents gives the image the general path gives.
-    assert freeze([1, "a", 2.5]) == freeze([1, "a", 2.5, True])[:-1]
-    assert freeze({"a": 1, "b": "x"}) == freeze({"a": 1, "b": "x", "c": True})[:-1]
+    other = collections.OrderedDict()  # not plain: the element-by-element path
+    assert freeze([1, "a", 2.5]) == freeze([1, "a", 2.5, other])[:-1]
+    assert freeze({"a": 1, "b": "x"}) == freeze({"a": 1, "b": "x", "c": other})[:-1]
+    assert freeze([[1], memoryview(b"x")]) == (*freeze([]), freeze([1]), b"x")
     assert freeze({"a": True}) != freeze({"a": 1})
     assert freeze({"a": {"b": False}}) != freeze({"a": {"b": 0}})
+
+
+NESTED: list[Any] = [
+    {"a": {"b": [1, 2, {"c": "x"}]}, "d": True},
+    [[1], [2, [3.5, None, b"x"]], {"k": (1, 2)}],
+    {"n": {"x": Decimal("1.5"), "s": {1, 2}, "f": frozenset({"a"})}},
+]
+
+
+@pytest.mark.parametrize("value", NESTED, ids=range(len(NESTED)))
+def test_nested_plain_data_is_imaged_exactly(value: Any):
+    """Nested exact built-in data (and Decimals) take the pickled image: equal values
+    give equal images, and every change of a value or of its type shows."""
+    import copy
+
+    image = freeze(value)
+    hash(image)
+    assert freeze(copy.deepcopy(value)) == image
+    for change in _changes(value):
+        changed = copy.deepcopy(value)
+        change(changed)
+        assert freeze(changed) != image, changed
+
+
+def _changes(value: Any) -> list[Any]:
+    def set_first_leaf(node: Any, leaf: Any) -> None:
+        while True:
+            if isinstance(node, dict):
+                key = next(iter(node))
+                if isinstance(node[key], dict | list):
+                    node = node[key]
+                    continue
+                node[key] = leaf
+            else:
+                if isinstance(node[0], dict | list):
+                    node = node[0]
+                    continue
+                node[0] = leaf
+            return
+
+    return [
+        lambda v: set_first_leaf(v, True),  # a bool where an int or a string was
+        lambda v: set_first_leaf(v, 1.0),
+        lambda v: set_first_leaf(v, "1"),
+        lambda v: set_first_leaf(v, Decimal("2.5")),
+        lambda v: v.append(None) if isinstance(v, list) else v.update(extra=None),
+    ]
+
+
+def test_nested_data_with_other_objects_is_frozen_element_by_element():
+    inner = collections.OrderedDict(a=[1])
+    value = {"x": {"y": inner}, "when": [dt.date(2024, 1, 1)]}
+    image = freeze(value)
+    hash(image)
+    inner["a"].append(2)  # in place, inside an object the pickled image refuses
+    assert freeze(value) != image
+    assert freeze([[1], True]) != freeze([[1], 1])
 
 
 class _Snap(Model, table="snap"):
