@@ -57,6 +57,7 @@ def _pickled(value: Any) -> Any:
         return None
     return (_PICKLED, buffer.getvalue())
 
+
 # Immutable leaf types whose equality matches equality of the stored value.
 _PLAIN = frozenset({str, int, float, type(None), Decimal, bytes})
 

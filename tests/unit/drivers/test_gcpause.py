@@ -167,3 +167,63 @@ def test_a_finaliser_that_flushes_during_a_let_through_collection_does_not_deadl
     worker.join(timeout=10)
     assert not worker.is_alive(), "deadlocked: the collection ran while the lock was held"
     assert entered == [True]
+
+
+def _young(obj: Any) -> bool:
+    return any(o is obj for o in gc.get_objects(generation=0))
+
+
+def _oldest(obj: Any) -> bool:
+    return any(o is obj for o in gc.get_objects(generation=2))
+
+
+def test_many_survivors_of_a_pause_go_to_the_oldest_generation(monkeypatch):
+    monkeypatch.setattr(gcpause, "PROMOTE_AT", 1000)
+    with paused_gc():
+        kept = [[i] for i in range(2000)]
+    assert _oldest(kept[0]) and _oldest(kept) and gc.get_count()[0] < 100
+
+
+def test_a_few_survivors_stay_young(monkeypatch):
+    monkeypatch.setattr(gcpause, "PROMOTE_AT", 1000)
+    gc.collect()
+    with paused_gc():
+        kept = [[i] for i in range(10)]
+    assert _young(kept[0]) and not _oldest(kept[0])
+
+
+def test_objects_the_application_froze_stay_frozen(monkeypatch):
+    monkeypatch.setattr(gcpause, "PROMOTE_AT", 1000)
+    mine = [object()]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with paused_gc():
+            kept = [[i] for i in range(2000)]
+        assert gc.get_freeze_count() == frozen  # nothing of the application's unfrozen
+        assert not _oldest(mine) and not _oldest(kept[0])
+    finally:
+        gc.unfreeze()
+
+
+def test_cycles_promoted_are_collected_within_the_budget(monkeypatch):
+    import weakref
+
+    monkeypatch.setattr(gcpause, "PROMOTE_AT", 1000)
+    monkeypatch.setattr(gcpause, "PROMOTE_BUDGET", 5000)
+    monkeypatch.setattr(gcpause, "_PAUSER", _Pauser())
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self  # a cycle: only the collector frees it
+
+    refs = []
+    kept: list[Any] = []
+    for _ in range(4):  # 4 pauses of ~2,000 survivors: over the budget once
+        with paused_gc():
+            node = Node()
+            refs.append(weakref.ref(node))
+            kept.append([[i] for i in range(2000)])
+            del node
+        assert _oldest(kept[-1][0])
+    assert refs[0]() is None  # a full collection ran when the budget was spent
