@@ -131,6 +131,13 @@ class ModelInfo:
         self.key_attrs: tuple[KeyAttr, ...] = tuple(
             k for k in (self.partition_key, self.sort_key) if k is not None
         )
+        # Keys that are all plain str (S, no constraints): (attribute, byte limit) each, for
+        # the inline path of key_from_values; None otherwise.
+        self._str_keys: tuple[tuple[str, int], ...] | None = (
+            tuple((k.attr, k.max_bytes) for k in self.key_attrs)
+            if self.key_attrs and all(k.type == "S" and k.plain is str for k in self.key_attrs)
+            else None
+        )
         self.indexes = self._resolve_indexes()
         self.version: FieldCodec | None = find_version(model, self.codec)  # optimistic locking
         self.kind: Kind | None = find_kind(model, self.codec, self.table)  # single-table kinds
@@ -183,6 +190,19 @@ class ModelInfo:
 
     def key_from_values(self, values: tuple[Any, ...]) -> tuple[Item, CanonicalKey]:
         """Validate positional key values (partition, then sort) and encode them."""
+        inline = self._str_keys
+        if inline is not None and len(values) == len(inline):
+            # The common key: non-empty ASCII str values surely within their limits, which
+            # are their own canonical form. Anything else takes the checks below.
+            key: Item = {}
+            for (attr, limit), value in zip(inline, values, strict=True):  # lengths equal
+                if value.__class__ is not str or not value or not value.isascii():
+                    break
+                if len(value) > limit:
+                    break
+                key[attr] = {"S": value}
+            else:
+                return key, tuple(values)
         if len(values) != len(self.key_attrs):
             expected = " and ".join(k.name for k in self.key_attrs)
             raise InvalidKeyError(
