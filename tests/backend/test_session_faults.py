@@ -19,6 +19,7 @@ from dynamap import (
     Session,
     SortKey,
     UnprocessedError,
+    to_item,
 )
 from tests.support.ddblocal import make_client
 from tests.support.faultproxy import DropAfter, DropBefore, FaultPlan, ServerError
@@ -172,6 +173,7 @@ def test_write_budget_runs_out_on_an_item_withheld_every_time(
     (lost,) = info.value.unprocessed
     assert lost.operation == "put" and lost.instance is stuck
     assert lost.key == {"pk": {"S": "stuck"}}
+    assert lost.item == to_item(stuck)  # the item itself, whatever form it was sent in
     stored = {i["pk"]["S"] for i in scan_all(direct_client, f"{tables}tags")}
     assert stored == {f"t{i}" for i in range(30)}  # everything else landed
     # 2 requests carry the 31 puts; the stuck one then goes alone 9 more times.

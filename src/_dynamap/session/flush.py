@@ -58,6 +58,7 @@ class FlushPlan:
         start: float,
         in_flight: Mapping[Ident, WriteUnit] | None = None,
         write_back: WriteBack = "update",
+        raw_items: bool = False,
     ) -> None:
         """Take the session's pending work (encoding every write first).
 
@@ -69,7 +70,7 @@ class FlushPlan:
         self.policy = policy
         # Encode every write before anything is sent, so bad data fails the flush early
         # (and then nothing is taken out of the session).
-        self.writes = plan_writes(state, write_back) if include_writes else {}
+        self.writes = plan_writes(state, write_back, raw_items=raw_items) if include_writes else {}
         self.gets = dict(state.gets)
         # The queued writes (not write-backs), to put back if the flush is interrupted.
         self.queued = dict(state.writes) if include_writes else {}

@@ -25,6 +25,7 @@ from _dynamap.errors import (
 from _dynamap.expr.conditions import Function
 from _dynamap.expr.paths import AttrPath
 from _dynamap.session.state import PendingWrite
+from _dynamap.transport.wire import as_item
 
 __all__ = ["INTERRUPTED", "condition_failure", "flush_error", "handed_back", "resendable"]
 
@@ -61,7 +62,7 @@ def handed_back(unit: Unit, writes: Mapping[Ident, tuple[WriteUnit, PendingWrite
     if unit.single:
         item = unit.request.get("Item")
     else:
-        item = unit.request["PutRequest"]["Item"] if unit.kind == "put" else None
+        item = as_item(unit.request["PutRequest"]["Item"]) if unit.kind == "put" else None
     condition = write.condition
     if write.write_back and unit.kind == "update":
         # Resent as `session.update`, it must still not recreate a deleted item.

@@ -247,6 +247,7 @@ class Session(SessionFacade, SyncReads):
                 start=self._clock(),
                 in_flight=in_flight_writes(self._stragglers.values()) if include_writes else None,
                 write_back=self.write_back,
+                raw_items=bool(getattr(self.transport, "raw_items", False)),
             )
             if plan.empty:
                 return FlushReport()

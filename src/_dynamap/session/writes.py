@@ -23,6 +23,7 @@ from _dynamap.expr.updates import Action, Update
 from _dynamap.model.limits import check_item
 from _dynamap.model.model import Model, ModelInfo, model_info
 from _dynamap.session.state import Entry, PendingWrite, UnitOfWork, unchanged_key
+from _dynamap.transport.wire import raw_item
 
 __all__ = ["WriteBack", "is_view", "plan_writes", "queued_unit"]
 
@@ -32,11 +33,17 @@ Planned = dict[Ident, tuple[WriteUnit, PendingWrite]]
 _OPERATION = {"put": "PutItem", "delete": "DeleteItem", "update": "UpdateItem"}
 
 
-def plan_writes(state: UnitOfWork, write_back: WriteBack = "update") -> Planned:
-    """Every queued write and every changed instance, encoded, keyed by identity."""
+def plan_writes(
+    state: UnitOfWork, write_back: WriteBack = "update", *, raw_items: bool = False
+) -> Planned:
+    """Every queued write and every changed instance, encoded, keyed by identity.
+
+    With `raw_items` (the transport sends DynamoDB's JSON itself), the item of a batched
+    put is turned into its JSON (a RawItem) as soon as it is encoded.
+    """
     planned: Planned = {}
     for ident, write in state.writes.items():
-        planned[ident] = (_queued_unit(state, ident, write), write)
+        planned[ident] = (_queued_unit(state, ident, write, raw_items), write)
     dirty_by: dict[Ident, str] = {}
     for entry, snapshot in state.changed():
         if entry.ident in planned:
@@ -56,7 +63,9 @@ def queued_unit(state: UnitOfWork, ident: Ident, write: PendingWrite) -> WriteUn
     return _queued_unit(state, ident, write)
 
 
-def _queued_unit(state: UnitOfWork, ident: Ident, write: PendingWrite) -> WriteUnit:
+def _queued_unit(
+    state: UnitOfWork, ident: Ident, write: PendingWrite, raw_items: bool = False
+) -> WriteUnit:
     info, instance, table = write.info, write.instance, ident[0]
     conditions: list[Condition] = [write.condition] if write.condition is not None else []
     if (
@@ -80,7 +89,8 @@ def _queued_unit(state: UnitOfWork, ident: Ident, write: PendingWrite) -> WriteU
             conditions.append(_expect(info, write, _loaded_version(state, ident, info, instance)))
             _advance(info, write, item)
         if not conditions:
-            return WriteUnit(table, {"PutRequest": {"Item": item}}, ident)
+            batched = raw_item(item) if raw_items else item  # its JSON while it is hot
+            return WriteUnit(table, {"PutRequest": {"Item": batched}}, ident)
         params = {"TableName": table, "Item": item}
         return _single(table, ident, write, params, _all(conditions))
     # An update: the caller's actions, the instance's own unsaved changes, the version.

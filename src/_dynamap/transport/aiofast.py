@@ -41,6 +41,9 @@ class AioFastTransport:
     `pool_size` the client's `max_pool_connections`.
     """
 
+    # The session may hand it batched puts as RawItems (their JSON, made while hot).
+    raw_items = True
+
     def __init__(self, client: Any) -> None:
         """Send with `client`'s credentials, HTTP session and configuration.
 

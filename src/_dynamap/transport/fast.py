@@ -52,6 +52,9 @@ class FastTransport:
     can take: the client's connect plus read timeouts.
     """
 
+    # The session may hand it batched puts as RawItems (their JSON, made while hot).
+    raw_items = True
+
     def __init__(self, client: Any) -> None:
         """Send with `client`'s credentials and configuration.
 

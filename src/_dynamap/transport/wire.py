@@ -39,11 +39,14 @@ from _dynamap.transport.signing import Signer
 
 __all__ = [
     "TARGET_PREFIX",
+    "RawItem",
     "Wire",
+    "as_item",
     "decode_binary",
     "encode_body",
     "error_from_answer",
     "parse_answer",
+    "raw_item",
 ]
 
 log = logging.getLogger("dynamap")
@@ -81,12 +84,105 @@ def _encode_binary(value: Any) -> Any:
     return value
 
 
+class RawItem:
+    """An item already in its request JSON (binary values as standard base64).
+
+    The session encodes the items of a flush's batched puts into these right after
+    encoding them, while their values are still in the CPU's caches, for a transport
+    that sends DynamoDB's JSON itself (`raw_items = True`): `encode_body` splices them
+    into the BatchWriteItem body instead of walking the item dicts again when the
+    request goes out. `item()` decodes one back to boto3's shape, for an error that
+    hands it back. Its repr shows no item value (requests may be logged).
+    """
+
+    __slots__ = ("json",)
+
+    def __init__(self, json: bytes) -> None:
+        self.json = json
+
+    def item(self) -> dict[str, Any]:
+        """The item in boto3's client shape (bytes for binary values)."""
+        return cast("dict[str, Any]", _loads(self.json))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawItem) and other.json == self.json
+
+    def __hash__(self) -> int:
+        return hash(self.json)
+
+    def __repr__(self) -> str:
+        return f"RawItem({len(self.json)} bytes)"
+
+
+def raw_item(item: Mapping[str, Any]) -> RawItem:
+    """`item` (boto3's client shape) as a RawItem.
+
+    Args:
+        item: an encoded item.
+    """
+    return RawItem(encode_body(item))
+
+
+def as_item(value: Any) -> Any:
+    """A RawItem decoded back to boto3's shape; any other value as it is.
+
+    Args:
+        value: an item, raw or not.
+    """
+    return value.item() if isinstance(value, RawItem) else value
+
+
+def _raw_of(request: Any) -> RawItem | None:
+    """The RawItem of a request `{"PutRequest": {"Item": RawItem}}`, else None."""
+    if not isinstance(request, dict) or len(cast("dict[str, Any]", request)) != 1:
+        return None
+    put: Any = cast("dict[str, Any]", request).get("PutRequest")
+    if not isinstance(put, dict) or len(cast("dict[str, Any]", put)) != 1:
+        return None
+    raw: Any = cast("dict[str, Any]", put).get("Item")
+    return raw if isinstance(raw, RawItem) else None
+
+
+def _raw_puts(params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The RequestItems of a BatchWriteItem holding RawItems, else None."""
+    items: Any = params.get("RequestItems")
+    if not isinstance(items, dict):
+        return None
+    tables = cast("dict[str, Any]", items)
+    for requests in tables.values():
+        if isinstance(requests, list):
+            entries: list[Any] = requests  # pyright: ignore[reportUnknownVariableType]
+            if any(_raw_of(r) is not None for r in entries):
+                return tables
+    return None
+
+
+def _batch_write_body(params: Mapping[str, Any], items: dict[str, Any]) -> bytes:
+    """A BatchWriteItem body with its RawItems spliced in as they are."""
+    tables: list[bytes] = []
+    for table, requests in items.items():
+        entries: list[bytes] = []
+        for request in requests:
+            raw = _raw_of(request)
+            if raw is not None:
+                entries.append(b'{"PutRequest":{"Item":' + raw.json + b"}}")
+            else:
+                entries.append(encode_body(request))
+        tables.append(pydantic_core.to_json(table) + b":[" + b",".join(entries) + b"]")
+    body = b'{"RequestItems":{' + b",".join(tables) + b"}"
+    rest = {key: value for key, value in params.items() if key != "RequestItems"}
+    return body + (b"," + encode_body(rest)[1:] if rest else b"}")
+
+
 def encode_body(params: Mapping[str, Any]) -> bytes:
     """The JSON body of a request with `params` (boto3's client shape).
 
     Args:
         params: the operation's parameters.
     """
+    raw = _raw_puts(params)
+    if raw is not None:
+        return _batch_write_body(params, raw)
     body = pydantic_core.to_json(params, bytes_mode="base64")
     if _OUT_MARKERS[0] in body or _OUT_MARKERS[1] in body:
         # pydantic-core's base64 is URL-safe: re-encode binary values with the standard one.
