@@ -1,0 +1,90 @@
+"""A session on a transport that takes raw items (the fast transports) sends batched
+puts as their JSON, and stores, refuses and hands back exactly what it would as dicts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pytest
+
+from _dynamap.codec.size import MAX_ITEM_BYTES, item_size
+from _dynamap.transport.wire import RawItem, _loads, encode_body
+from dynamap import (
+    ItemTooLargeError,
+    Model,
+    PartitionKey,
+    RetryPolicy,
+    Session,
+    UnprocessedError,
+    to_item,
+)
+from tests.support.fake import FakeDynamo
+
+
+class Doc(Model, table="docs"):
+    pk: Annotated[str, PartitionKey()]
+    blob: bytes = b""
+    text: str = ""
+    data: dict[str, Any] = {}
+
+
+class RawFake(FakeDynamo):
+    """FakeDynamo behind the wire: each request goes through its JSON body, as sent."""
+
+    raw_items = True
+
+    def __init__(self) -> None:
+        super().__init__({"docs": ("pk",)})
+        self.raw_seen = 0
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        for requests in params.get("RequestItems", {}).values():
+            if isinstance(requests, list):
+                self.raw_seen += sum(
+                    isinstance(r.get("PutRequest", {}).get("Item"), RawItem) for r in requests
+                )
+        return super().call(operation, _loads(encode_body(params)))
+
+
+DOCS = [
+    Doc(pk="a", blob=bytes(range(256)), text="é日本\u2028", data={"n": [1, 2.5, True, None]}),
+    Doc(pk="b", data={"deep": {"x": {"y": "z"}}}),
+]
+
+
+def test_batched_puts_go_as_json_and_store_the_same_items():
+    fake = RawFake()
+    with Session(transport=fake) as session:
+        for doc in DOCS:
+            session.put(doc)
+    assert fake.raw_seen == 2
+    assert [fake.data["docs"][(d.pk,)] for d in DOCS] == [to_item(d) for d in DOCS]
+
+
+def test_an_item_whose_json_passes_the_limit_is_sized_exactly():
+    """The JSON length bounds the size from above: an item at the limit has JSON over
+    it, and is stored; one byte more is refused with its exact size."""
+    base = Doc(pk="big", data={"k": [1000000] * 500})
+    room = MAX_ITEM_BYTES - item_size(to_item(base))
+    fake = RawFake()
+    with Session(transport=fake) as session:
+        session.put(base.model_copy(update={"text": "x" * room}))
+    assert item_size(fake.data["docs"][("big",)]) == MAX_ITEM_BYTES
+    session = Session(transport=RawFake())
+    session.put(base.model_copy(update={"text": "x" * (room + 1)}))
+    with pytest.raises(ItemTooLargeError) as info:
+        session.flush()
+    assert info.value.size == MAX_ITEM_BYTES + 1
+    session.close()
+
+
+def test_a_put_not_done_is_handed_back_as_its_item():
+    fake = RawFake()
+    fake.withhold = lambda table, item: True  # every item, every time
+    session = Session(transport=fake, retry=RetryPolicy(max_attempts=2, base_delay=0))
+    session.put(DOCS[0])
+    with pytest.raises(UnprocessedError) as info:
+        session.flush()
+    (lost,) = info.value.unprocessed
+    assert lost.item == to_item(DOCS[0]) and lost.instance is DOCS[0]
+    session.close()
