@@ -9,8 +9,6 @@ AioFastTransport, "botocore" the AiobotocoreTransport, and both must give the sa
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import itertools
 from typing import Any
 
 import pytest
@@ -19,9 +17,9 @@ from _dynamap.transport.aiobotocore import AiobotocoreTransport
 from _dynamap.transport.aiofast import AioFastTransport, default_async_transport
 from dynamap import TransportError
 from dynamap.aio import AsyncSession
-from tests.backend.test_transports import QUICK, Blob, _items
+from tests.backend.test_transports import QUICK, Blob, _items, rotating
 from tests.support.aio import aio_client
-from tests.support.ddblocal import ACCESS_KEY, REGION, SECRET_KEY
+from tests.support.ddblocal import ACCESS_KEY, REGION
 from tests.support.faultproxy import Corrupt, DropAfter, DropBefore, ServerError, Throttle
 from tests.support.tables import create_tables, scan_all
 
@@ -144,17 +142,10 @@ def test_credentials_rotating_mid_flush_sign_every_request(proxy, direct_client,
     from aiobotocore.credentials import AioRefreshableCredentials
     from aiobotocore.session import get_session
 
-    serial = itertools.count(1)
+    fresh = rotating()
 
     async def refresh() -> dict[str, str]:
-        # Always within botocore's mandatory refresh window (10 minutes): every use refreshes.
-        expiry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
-        return {
-            "access_key": f"ROTATED{next(serial)}",
-            "secret_key": SECRET_KEY,
-            "token": "token",
-            "expiry_time": expiry.isoformat(),
-        }
+        return fresh()
 
     async def main() -> None:
         first = await refresh()

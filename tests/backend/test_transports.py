@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import botocore.session
@@ -126,12 +127,12 @@ def test_a_corrupted_answer_is_retried_and_never_decoded(proxy, proxy_client, ta
     assert proxy.counts.keys["BatchGetItem"] == 60  # every key asked again after the corruption
 
 
-def test_credentials_rotating_mid_flush_sign_every_request(proxy, direct_client, tables):
-    """Credentials close to expiry are refreshed before each request that uses them."""
+def rotating() -> Callable[[], dict[str, str]]:
+    """A credential refresher handing out a new access key on every call, each expiring
+    within botocore's mandatory refresh window (10 minutes): every use refreshes."""
     serial = itertools.count(1)
 
     def refresh() -> dict[str, str]:
-        # Always within botocore's mandatory refresh window (10 minutes): every use refreshes.
         expiry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
         return {
             "access_key": f"ROTATED{next(serial)}",
@@ -140,6 +141,12 @@ def test_credentials_rotating_mid_flush_sign_every_request(proxy, direct_client,
             "expiry_time": expiry.isoformat(),
         }
 
+    return refresh
+
+
+def test_credentials_rotating_mid_flush_sign_every_request(proxy, direct_client, tables):
+    """Credentials close to expiry are refreshed before each request that uses them."""
+    refresh = rotating()
     credentials = RefreshableCredentials.create_from_metadata(refresh(), refresh, "test")
     core = botocore.session.get_session()
     core._credentials = credentials

@@ -25,7 +25,7 @@ from _dynamap.transport.aiobotocore import (
     async_transport_error,
 )
 from _dynamap.transport.asyncbase import AsyncTransport
-from _dynamap.transport.fast import supported, wire_for
+from _dynamap.transport.fast import credentials_of, request_timeout, supported, wire_for
 from _dynamap.transport.wire import Wire
 
 __all__ = ["AioFastTransport", "default_async_transport"]
@@ -52,25 +52,20 @@ class AioFastTransport:
                 session.create_client("dynamodb") as client`).
         """
         meta = client.meta
-        config = meta.config
         self.client: Any = client
         self.wire: Wire = wire_for(client)
-        self.request_timeout: float = float(config.connect_timeout or 60) + float(
-            config.read_timeout or 60
-        )
-        self.pool_size: int = int(getattr(config, "max_pool_connections", None) or DEFAULT_POOL)
+        self.request_timeout: float = request_timeout(client)
+        pool = getattr(meta.config, "max_pool_connections", None)
+        self.pool_size: int = int(pool or DEFAULT_POOL)
         self._emit: Any = meta.events.emit_until_response
         self._service_id: str = meta.service_model.service_id.hyphenize()
 
     async def _credentials(self) -> Any:
         if not self.wire.sign:
             return None
-        credentials = self.client._get_credentials()
-        if credentials is None:
-            from botocore.exceptions import NoCredentialsError
-
-            raise NoCredentialsError()
-        frozen = credentials.get_frozen_credentials()  # refreshes them when they expire soon
+        # Refreshable credentials refresh themselves here when they expire soon; an
+        # aiobotocore client's freeze is awaited, a botocore one's is not.
+        frozen = credentials_of(self.client).get_frozen_credentials()
         return await frozen if inspect.isawaitable(frozen) else frozen
 
     async def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,14 @@ from _dynamap.transport.boto3 import transport_error
 from _dynamap.transport.connections import ConnectionPool, NoAnswer, NotSent
 from _dynamap.transport.wire import Wire
 
-__all__ = ["FastTransport", "default_transport", "supported", "wire_for"]
+__all__ = [
+    "FastTransport",
+    "credentials_of",
+    "default_transport",
+    "request_timeout",
+    "supported",
+    "wire_for",
+]
 
 log = logging.getLogger("dynamap")
 
@@ -62,12 +69,9 @@ class FastTransport:
             client: a boto3 DynamoDB low-level client (`boto3.client("dynamodb")`).
         """
         meta = client.meta
-        config = meta.config
         self.client: Any = client
         self.wire: Wire = wire_for(client)
-        self.request_timeout: float = float(config.connect_timeout or 60) + float(
-            config.read_timeout or 60
-        )
+        self.request_timeout: float = request_timeout(client)
         self._http: Any = client._endpoint.http_session
         # Our own connections where the configuration allows; botocore's session otherwise.
         self.pool: ConnectionPool | None = own_pool(client, self.wire.url)
@@ -78,12 +82,8 @@ class FastTransport:
     def _credentials(self) -> Any:
         if not self.wire.sign:
             return None
-        credentials = self.client._get_credentials()
-        if credentials is None:
-            from botocore.exceptions import NoCredentialsError
-
-            raise NoCredentialsError()
-        return credentials.get_frozen_credentials()  # refreshes them when they expire soon
+        # Refreshable credentials refresh themselves here when they expire soon.
+        return credentials_of(self.client).get_frozen_credentials()
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Send `operation` with `params`; return the parsed answer in boto3's client shape.
@@ -123,6 +123,23 @@ class FastTransport:
         if status >= 300:
             log.debug("%s answered HTTP %d", operation, status)
         return self.wire.parse(status, headers, body)
+
+
+def credentials_of(client: Any) -> Any:
+    """The credentials object of a botocore or aiobotocore client (NoCredentialsError
+    if it has none); freeze it for each request."""
+    credentials = client._get_credentials()
+    if credentials is None:
+        from botocore.exceptions import NoCredentialsError
+
+        raise NoCredentialsError()
+    return credentials
+
+
+def request_timeout(client: Any) -> float:
+    """The longest one call of `client` can take: its connect plus read timeouts."""
+    config = client.meta.config
+    return float(config.connect_timeout or 60) + float(config.read_timeout or 60)
 
 
 def wire_for(client: Any) -> Wire:
