@@ -35,6 +35,7 @@ from _dynamap.session.handback import (
 )
 from _dynamap.session.state import PendingGet, PendingWrite, UnitOfWork, decode_error
 from _dynamap.session.writes import WriteBack, plan_writes
+from _dynamap.transport.wire import RawItem, raw_item
 
 __all__ = ["FlushPlan", "forget", "in_flight_writes"]
 
@@ -289,8 +290,23 @@ class FlushPlan:
         for ident, late in self.held.items():
             unit = self.writes[ident][0]
             # If the late request carries this very write, it may land: unknown outcome.
-            (unknown if unit.request == late.request else not_done).append(unit)
+            (unknown if _same_request(unit.request, late.request) else not_done).append(unit)
         return not_done, unknown
+
+
+def _same_request(request: dict[str, Any], late: dict[str, Any]) -> bool:
+    """Whether two write requests are the same, a batched put's item raw or not (a late
+    transaction's units carry item dicts, a fast transport's flush RawItems)."""
+    if request == late:
+        return True
+    mine, theirs = request.get("PutRequest"), late.get("PutRequest")
+    if mine is None or theirs is None:
+        return False
+    return _json(mine["Item"]) == _json(theirs["Item"])
+
+
+def _json(item: Any) -> bytes:
+    return item.json if isinstance(item, RawItem) else raw_item(item).json
 
 
 def forget(state: UnitOfWork, ident: Ident) -> None:

@@ -156,3 +156,30 @@ def test_a_transaction_of_a_closed_async_session_is_refused() -> None:
 
     asyncio.run(main())
     assert transport.log == []  # nothing sent, as Session refuses it
+
+
+class SlowRaw(Slow):
+    """Slow, taking batched puts as RawItems (as the fast transports do)."""
+
+    raw_items = True
+
+
+@pytest.mark.parametrize("transport_class", [Slow, SlowRaw])
+def test_a_write_held_behind_a_late_transaction_carrying_it_is_of_unknown_outcome(
+    transport_class: type[Slow],
+) -> None:
+    transport = transport_class("TransactWriteItems", 1.0)
+
+    async def main() -> None:
+        session = AsyncSession(transport=transport, concurrency=1, cancel_grace=0.0)
+        session.put(Order(pk="o1", total=1))
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(session.flush(atomic=True), 0.02)
+        session.put(Order(pk="o1", total=1))  # the very write the transaction carries
+        with pytest.raises(UnprocessedError, match="may still be in flight") as caught:
+            await session.flush()  # held back: the late transaction may still land it
+        assert caught.value.unprocessed == []
+        assert [u.key for u in caught.value.unknown] == [{"pk": {"S": "o1"}}]
+        await asyncio.sleep(1.0)
+
+    asyncio.run(main())
