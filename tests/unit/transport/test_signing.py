@@ -43,9 +43,11 @@ def test_signatures_equal_botocores(monkeypatch, url, token):
         "X-Custom": "  two   spaces  ",  # signed trimmed, inner runs collapsed
     }
     body = '{"Item":{"pk":{"S":"é"}}}'.encode()
-    ours = dict(headers)
-    Signer(url, "dynamodb", "eu-west-1").sign(ours, body, frozen)
-    assert ours == botocore_headers(url, headers, body, frozen)
+    expected = botocore_headers(url, headers, body, frozen)
+    for legacy in (False, True):  # True: the path for a botocore without the helpers
+        ours = dict(headers)
+        Signer(url, "dynamodb", "eu-west-1", legacy=legacy).sign(ours, body, frozen)
+        assert ours == expected
     assert ("X-Amz-Security-Token" in ours) == (token is not None)
 
 
@@ -69,3 +71,10 @@ def test_each_request_signs_with_the_credentials_it_is_given(monkeypatch):
     assert "Credential=AKID1/20261122/eu-west-1/dynamodb/aws4_request" in first["Authorization"]
     assert "Credential=AKID2/" in second["Authorization"]
     assert "X-Amz-Security-Token" not in first and second["X-Amz-Security-Token"] == "t"
+
+
+def test_a_botocore_without_the_helpers_signs_through_add_auth(monkeypatch):
+    from _dynamap.transport import signing
+
+    monkeypatch.setattr(signing, "_HELPERS", False)
+    assert Signer(ENDPOINTS[0], "dynamodb", "eu-west-1").legacy
