@@ -295,7 +295,11 @@ def _raw(info: ModelInfo, write: PendingWrite, instance: Model) -> RawItem:
     as DynamoDB counts it), so only an item whose JSON passes the limit is sized exactly."""
     item = encode(info, instance, write.key, sized=False)
     write.snapshot = info.codec.snapshot(instance)
-    raw = raw_item(item)
+    try:
+        raw = raw_item(item)
+    except ValueError:  # text with no UTF-8 form, which only the sized encode checks
+        encode(info, instance, write.key)  # raises it as a located EncodeError
+        raise
     if len(raw.json) > MAX_ITEM_BYTES:
         info.encode_item(instance, write.key)  # raises ItemTooLargeError if it is too large
     return raw

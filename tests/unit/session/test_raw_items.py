@@ -10,6 +10,7 @@ import pytest
 from _dynamap.codec.size import MAX_ITEM_BYTES, item_size
 from _dynamap.transport.wire import RawItem, _loads, encode_body
 from dynamap import (
+    EncodeError,
     ItemTooLargeError,
     Model,
     PartitionKey,
@@ -87,4 +88,21 @@ def test_a_put_not_done_is_handed_back_as_its_item():
         session.flush()
     (lost,) = info.value.unprocessed
     assert lost.item == to_item(DOCS[0]) and lost.instance is DOCS[0]
+    session.close()
+
+
+@pytest.mark.parametrize("transport", [RawFake, lambda: FakeDynamo({"docs": ("pk",)})])
+@pytest.mark.parametrize(
+    ("values", "where"),
+    [({"text": "a\ud800"}, "Doc.text"), ({"data": {"k": ["\udfff"]}}, "Doc.data")],
+)
+def test_text_without_a_utf8_form_is_a_located_error_on_both_paths(
+    transport: Any, values: dict[str, Any], where: str
+):
+    """pydantic accepts a lone surrogate; the flush refuses it, naming the field and key."""
+    session = Session(transport=transport())
+    session.put(Doc(pk="a", **values))
+    with pytest.raises(EncodeError, match=where) as info:
+        session.flush()
+    assert "pk='a'" in str(info.value)
     session.close()
