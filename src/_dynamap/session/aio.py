@@ -33,7 +33,7 @@ from _dynamap.session.areads import AsyncReads
 from _dynamap.session.atransaction import AsyncReadTransaction, AsyncTransaction, run_plan_async
 from _dynamap.session.awaitable import AsyncCell, AsyncDeferred
 from _dynamap.session.facade import SessionFacade
-from _dynamap.session.flush import FlushPlan, in_flight_writes
+from _dynamap.session.flush import in_flight_writes
 from _dynamap.session.txhold import late_writes
 from _dynamap.session.txplan import TransactPlan, atomic_flush
 from _dynamap.session.writes import WriteBack
@@ -353,16 +353,7 @@ class AsyncSession(SessionFacade, AsyncReads):
     async def _flush_paused(self, include_writes: bool, linger: float) -> FlushReport:
         self._enter("flush")
         try:
-            plan = FlushPlan(
-                self._state,
-                include_writes=include_writes,
-                policy=self.retry,
-                rng=self._rng,
-                start=self._clock(),
-                in_flight=in_flight_writes(self._stragglers.values()) if include_writes else None,
-                write_back=self.write_back,
-                raw_items=bool(getattr(self.transport, "raw_items", False)),
-            )
+            plan = self._flush_plan(include_writes, self._stragglers.values())
         finally:
             self._guard.leave()
         if plan.empty:

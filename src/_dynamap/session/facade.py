@@ -10,17 +10,19 @@ result of the facade's kind (`cell`), which settles itself through the facade's
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from _dynamap.core.cursor import Cursor
 from _dynamap.core.retry import RetryPolicy
+from _dynamap.core.units import BatchRequest
 from _dynamap.errors import DynamapError
 from _dynamap.expr.conditions import Condition
 from _dynamap.expr.updates import Update
 from _dynamap.model.keys import KeyValue
 from _dynamap.model.model import Model
 from _dynamap.session.deferred import Deferred
+from _dynamap.session.flush import FlushPlan, in_flight_writes
 from _dynamap.session.guard import CallGuard
 from _dynamap.session.readrun import ReadRun
 from _dynamap.session.readspec import ReadConfig, build_spec
@@ -107,6 +109,21 @@ class SessionFacade:
         """How long requests in flight are waited for: the transport's own timeout."""
         transport = getattr(self, "transport", None)
         return float(getattr(transport, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
+
+    def _flush_plan(self, include_writes: bool, late: Iterable[BatchRequest]) -> FlushPlan:
+        """The plan of one flush, every write encoded (no I/O); `late` are the requests
+        earlier flushes stopped waiting for, still in flight (their keys are held back)."""
+        transport = getattr(self, "transport", None)
+        return FlushPlan(
+            self._state,
+            include_writes=include_writes,
+            policy=self.retry,
+            rng=self._rng,
+            start=self._clock(),
+            in_flight=in_flight_writes(late) if include_writes else None,
+            write_back=self.write_back,
+            raw_items=bool(getattr(transport, "raw_items", False)),
+        )
 
     def _start_read(self, config: ReadConfig, after: Cursor | None, counting: bool) -> ReadRun:
         """A new run of a query or scan (checking `after` against it); no I/O."""

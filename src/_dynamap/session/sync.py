@@ -20,7 +20,7 @@ from _dynamap.drivers.threads import Stragglers, await_stragglers, drive
 from _dynamap.model.model import Model
 from _dynamap.session.deferred import Cell
 from _dynamap.session.facade import SessionFacade
-from _dynamap.session.flush import FlushPlan, in_flight_writes
+from _dynamap.session.flush import in_flight_writes
 from _dynamap.session.reads import SyncReads
 from _dynamap.session.readtx import ReadTransaction
 from _dynamap.session.transaction import Transaction, run_plan
@@ -239,16 +239,7 @@ class Session(SessionFacade, SyncReads):
         if include_writes and self._stragglers:  # (waiting with the collector running)
             await_stragglers(self._stragglers, linger)
         with paused_gc(self.pause_gc):  # planning allocates as much as answering
-            plan = FlushPlan(
-                self._state,
-                include_writes=include_writes,
-                policy=self.retry,
-                rng=self._rng,
-                start=self._clock(),
-                in_flight=in_flight_writes(self._stragglers.values()) if include_writes else None,
-                write_back=self.write_back,
-                raw_items=bool(getattr(self.transport, "raw_items", False)),
-            )
+            plan = self._flush_plan(include_writes, self._stragglers.values())
             if plan.empty:
                 return FlushReport()
             try:
