@@ -13,17 +13,10 @@ from botocore.awsrequest import AWSResponse
 from _dynamap.transport.aiofast import AioFastTransport, default_async_transport
 from dynamap import TransportError
 from tests.support.aio import aio_client
+from tests.unit.transport.test_fast import _Raw  # pyright: ignore[reportPrivateUsage]
 
 DOWN = "http://127.0.0.1:9"  # nothing listens: a connection is refused at once
 PUT = ("PutItem", {"TableName": "t", "Item": {"pk": {"S": "a"}, "b": {"B": b"\xff"}}})
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self.body
 
 
 class Canned:
