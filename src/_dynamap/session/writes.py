@@ -289,10 +289,17 @@ def is_view(info: ModelInfo) -> ModelInfo | None:
     return None
 
 
+# In compact JSON, where a quote inside a string is always escaped, only an NS value makes
+# this (a map key "NS" is followed by its value's object, `{`).
+_NUMBER_SET = b'"NS":['
+
+
 def _raw(info: ModelInfo, write: PendingWrite, instance: Model) -> RawItem:
     """A batched put's item as its JSON, made as soon as it is encoded (still in the
     caches). Its length bounds its DynamoDB size (every value's JSON is at least as long
-    as DynamoDB counts it), so only an item whose JSON passes the limit is sized exactly."""
+    as DynamoDB counts it), so only an item whose JSON passes the limit is sized exactly,
+    or one holding a number set: only sizing finds one number in it twice (0.1 and
+    Decimal('0.1') are two members to Python, one to DynamoDB, which refuses the set)."""
     item = encode(info, instance, write.key, sized=False)
     write.snapshot = info.codec.snapshot(instance)
     try:
@@ -300,8 +307,8 @@ def _raw(info: ModelInfo, write: PendingWrite, instance: Model) -> RawItem:
     except ValueError:  # text with no UTF-8 form, which only the sized encode checks
         encode(info, instance, write.key)  # raises it as a located EncodeError
         raise
-    if len(raw.json) > MAX_ITEM_BYTES:
-        info.encode_item(instance, write.key)  # raises ItemTooLargeError if it is too large
+    if len(raw.json) > MAX_ITEM_BYTES or _NUMBER_SET in raw.json:
+        info.encode_item(instance, write.key)  # raises ItemTooLargeError or EncodeError
     return raw
 
 

@@ -3,6 +3,7 @@ puts as their JSON, and stores, refuses and hands back exactly what it would as 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 import pytest
@@ -105,4 +106,34 @@ def test_text_without_a_utf8_form_is_a_located_error_on_both_paths(
     with pytest.raises(EncodeError, match=where) as info:
         session.flush()
     assert "pk='a'" in str(info.value)
+    session.close()
+
+
+class Nums(Model, table="docs"):
+    pk: Annotated[str, PartitionKey()]
+    nums: set[float] = set()
+    value: Any = None
+
+
+@pytest.mark.parametrize("transport", [RawFake, lambda: FakeDynamo({"docs": ("pk",)})])
+@pytest.mark.parametrize(
+    ("values", "where"),
+    [
+        ({"nums": {0.1, Decimal("0.1")}}, "Nums.nums"),
+        ({"value": {0.1, Decimal("0.1")}}, "Nums.value"),
+        ({"value": {1e-7, Decimal("1E-7"), 2}}, "Nums.value"),
+    ],
+)
+def test_a_number_set_holding_one_number_twice_is_a_located_error_on_both_paths(
+    transport: Any, values: dict[str, Any], where: str
+):
+    """Python sees 0.1 and Decimal('0.1') as two members, DynamoDB one number (and
+    refuses the set): only sizing sees it, so the raw path sizes items with number sets."""
+    fake = transport()
+    session = Session(transport=fake)
+    session.put(Nums.model_construct(pk="a", **values))  # unvalidated, as assigned
+    with pytest.raises(EncodeError, match=where) as info:
+        session.flush()
+    assert "pk='a'" in str(info.value) and "duplicate" in str(info.value)
+    assert not fake.data["docs"]
     session.close()
