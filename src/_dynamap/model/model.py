@@ -223,7 +223,7 @@ class ModelInfo:
             key[k.attr] = k.wire(value, self.name)
         return key, self.canonical(key)
 
-    def encode_item(self, instance: Model, key: Item | None = None, *, sized: bool = True) -> Item:
+    def encode_item(self, instance: Model, key: Item | None = None) -> Item:
         """Encode `instance` for a write, checking every value against the model's types.
 
         An `EncodeError` names the model, the field path and the key (taken from the
@@ -232,12 +232,8 @@ class ModelInfo:
         Args:
             instance: the instance to encode.
             key: its encoded primary key, when the caller has it already.
-            sized: also enforce the 400 KB item limit; False leaves it to the caller
-                (who bounds the size otherwise, e.g. by the item's JSON length).
         """
         try:
-            if not sized:
-                return self.codec.encode(instance)
             return self.codec.encode_checked(instance)
         except ItemTooLargeError as exc:
             shown = key if key is not None else self._key_or_none(instance)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from _dynamap.codec.size import MAX_ITEM_BYTES
 from _dynamap.codec.values import Item
 from _dynamap.core.engine import Ident, WriteUnit
 from _dynamap.errors import DynamapError
@@ -24,7 +23,7 @@ from _dynamap.expr.updates import Action, Update
 from _dynamap.model.limits import check_item
 from _dynamap.model.model import Model, ModelInfo, model_info
 from _dynamap.session.state import Entry, PendingWrite, UnitOfWork, unchanged_key
-from _dynamap.transport.wire import RawItem, raw_item
+from _dynamap.transport.wire import raw_item
 
 __all__ = ["WriteBack", "is_view", "plan_writes", "queued_unit"]
 
@@ -84,15 +83,14 @@ def _queued_unit(
         return _single(table, ident, write, params, _all(conditions))
     if write.operation == "put":
         assert instance is not None
-        if raw_items and not conditions and info.version is None:  # batched, as JSON
-            return WriteUnit(table, {"PutRequest": {"Item": _raw(info, write, instance)}}, ident)
         item = encode(info, instance, write.key)
         write.snapshot = info.codec.snapshot(instance)
         if info.version is not None:
             conditions.append(_expect(info, write, _loaded_version(state, ident, info, instance)))
             _advance(info, write, item)
         if not conditions:
-            return WriteUnit(table, {"PutRequest": {"Item": item}}, ident)
+            batched = raw_item(item) if raw_items else item  # its JSON while it is hot
+            return WriteUnit(table, {"PutRequest": {"Item": batched}}, ident)
         params = {"TableName": table, "Item": item}
         return _single(table, ident, write, params, _all(conditions))
     # An update: the caller's actions, the instance's own unsaved changes, the version.
@@ -289,30 +287,7 @@ def is_view(info: ModelInfo) -> ModelInfo | None:
     return None
 
 
-# In compact JSON, where a quote inside a string is always escaped, only an NS value makes
-# this (a map key "NS" is followed by its value's object, `{`).
-_NUMBER_SET = b'"NS":['
-
-
-def _raw(info: ModelInfo, write: PendingWrite, instance: Model) -> RawItem:
-    """A batched put's item as its JSON, made as soon as it is encoded (still in the
-    caches). Its length bounds its DynamoDB size (every value's JSON is at least as long
-    as DynamoDB counts it), so only an item whose JSON passes the limit is sized exactly,
-    or one holding a number set: only sizing finds one number in it twice (0.1 and
-    Decimal('0.1') are two members to Python, one to DynamoDB, which refuses the set)."""
-    item = encode(info, instance, write.key, sized=False)
-    write.snapshot = info.codec.snapshot(instance)
-    try:
-        raw = raw_item(item)
-    except ValueError:  # text with no UTF-8 form, which only the sized encode checks
-        encode(info, instance, write.key)  # raises it as a located EncodeError
-        raise
-    if len(raw.json) > MAX_ITEM_BYTES or _NUMBER_SET in raw.json:
-        info.encode_item(instance, write.key)  # raises ItemTooLargeError or EncodeError
-    return raw
-
-
-def encode(info: ModelInfo, instance: Model, key: Item, *, sized: bool = True) -> Item:
+def encode(info: ModelInfo, instance: Model, key: Item) -> Item:
     """Encode a write: errors name the model, the field path and the key; keys and
-    index keys are checked against DynamoDB's limits (and the item's size, if `sized`)."""
-    return check_item(info, info.encode_item(instance, key, sized=sized), key)
+    index keys are checked against DynamoDB's limits."""
+    return check_item(info, info.encode_item(instance, key), key)

@@ -277,13 +277,3 @@ def test_a_float_and_a_decimal_of_one_number_in_one_set():
         with pytest.raises(EncodeError, match="duplicate"):
             sized_any(members)
     assert value_size({"NS": ["1", "-1", "0.1", "0.01"]}) == 2 + 3 + 2 + 2
-
-
-@settings(max_examples=300)
-@given(keys, values)
-def test_an_items_json_is_never_shorter_than_its_size(name: str, value: Any):
-    """The fast transports bound a batched put's size by its JSON length (session/writes.py)."""
-    from _dynamap.transport.wire import encode_body
-
-    item = {"pk": {"S": "k"}, name: encode_any(value)}
-    assert len(encode_body(item)) >= item_size(item)

@@ -63,9 +63,9 @@ def test_batched_puts_go_as_json_and_store_the_same_items():
     assert [fake.data["docs"][(d.pk,)] for d in DOCS] == [to_item(d) for d in DOCS]
 
 
-def test_an_item_whose_json_passes_the_limit_is_sized_exactly():
-    """The JSON length bounds the size from above: an item at the limit has JSON over
-    it, and is stored; one byte more is refused with its exact size."""
+def test_an_item_at_the_limit_is_stored_and_one_byte_more_refused():
+    """As on the dict path: an item at the limit (its JSON is longer) is stored; one
+    byte more is refused with its exact size."""
     base = Doc(pk="big", data={"k": [1000000] * 500})
     room = MAX_ITEM_BYTES - item_size(to_item(base))
     fake = RawFake()
