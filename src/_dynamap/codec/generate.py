@@ -25,6 +25,7 @@ from _dynamap.declare.annotations import strip_optional
 
 __all__ = [
     "FieldCodec",
+    "Source",
     "generate_encoder",
     "generate_snapshot",
     "generate_to_python",
@@ -47,7 +48,7 @@ class FieldCodec:
     nullable: bool  # None is a valid value (omitted from the item)
 
 
-class _Source:
+class Source:
     """Generated source text and the values it names.
 
     Attribute names, field names and helpers never appear in the source text: each
@@ -65,7 +66,7 @@ class _Source:
         self.values[name] = value
         return name
 
-    def __iadd__(self, lines: list[str]) -> _Source:
+    def __iadd__(self, lines: list[str]) -> Source:
         self.lines += lines
         return self
 
@@ -140,7 +141,7 @@ def generate_encoder(model: type, fields: tuple[FieldCodec, ...], mode: str) -> 
     def fail(obj: Any, exc: Exception) -> Exception:
         return locate_fields(where, checks, obj, exc)
 
-    src = _Source(
+    src = Source(
         L=INT_FAST,
         Decimal=Decimal,
         encode_map=encode_map,
@@ -177,7 +178,7 @@ def generate_encoder(model: type, fields: tuple[FieldCodec, ...], mode: str) -> 
 
 
 def _write_field(
-    src: _Source, i: int, f: FieldCodec, *, sized: bool, number: str = "number_size(t)"
+    src: Source, i: int, f: FieldCodec, *, sized: bool, number: str = "number_size(t)"
 ) -> list[str]:
     a = src.bind("a", i, f.attr)
     name_size = len(f.attr.encode())  # an int: safe to write as a literal
@@ -241,7 +242,7 @@ def generate_to_python(
     Plain scalars are read inline. Anything unusual (an absent attribute, a NULL, a
     number spelled otherwise, another type) falls back to the field's full decoder.
     """
-    src = _Source(Decimal=Decimal, validate=validate)
+    src = Source(Decimal=Decimal, validate=validate)
     name = "to_python" if validate is None else "decode"
     lines = [f"def {name}(item):", "    data = {}", "    get = item.get"]
     for i, f in enumerate(fields):
@@ -271,7 +272,7 @@ def generate_snapshot(model: type, fields: tuple[FieldCodec, ...]) -> Any:
     Immutable scalar fields are taken as they are; containers, nested models and
     `Any` values are frozen recursively. Far cheaper than encoding the item.
     """
-    src = _Source(freeze=freeze, object=object, P=PLAIN, L=LIST_TAG, type=type)
+    src = Source(freeze=freeze, object=object, P=PLAIN, L=LIST_TAG, type=type)
     parts: list[str] = []
     for i, f in enumerate(fields):
         value = f"d[{src.bind('n', i, f.name)}]"

@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from _dynamap.codec.jsonenc import JsonEncoder, KeyLimit, generate_json_encoder
 from _dynamap.codec.values import Item
 from _dynamap.errors import EncodeError, InvalidKeyError
 from _dynamap.model.depth import check_depth, needs_depth_check
 from _dynamap.model.keys import KeyAttr, describe_key, short
 from _dynamap.model.model import ModelInfo
 
-__all__ = ["check_item"]
+__all__ = ["check_item", "encode_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,39 @@ def _rules(info: ModelInfo) -> _Rules:
 
 _RULES: dict[ModelInfo, _Rules] = {}
 _DEEP: dict[ModelInfo, bool] = {}  # models whose items can nest deeper than encoders count
+_JSON: dict[ModelInfo, JsonEncoder | None] = {}
+
+
+def encode_json(info: ModelInfo, instance: Any) -> bytes | None:
+    """The request JSON of `instance`'s item if it is plainly valid, else None.
+
+    None means "take `encode` and `check_item`", which decide what is refused and
+    how; a JSON answer is what they would accept, written as `encode_body` would.
+
+    Args:
+        info: the instance's model.
+        instance: the instance to write.
+    """
+    try:
+        encoder = _JSON[info]
+    except KeyError:
+        encoder = _JSON.setdefault(info, _json_encoder(info))
+    return None if encoder is None else encoder(instance)
+
+
+def _json_encoder(info: ModelInfo) -> JsonEncoder | None:
+    if needs_depth_check(info.model):
+        return None  # depth is only counted on the encoded item
+    keys: dict[str, KeyLimit] = {}
+    for attr, kind, quarter, rule in _rules(info):
+        limit: KeyLimit = (kind, quarter, rule.index is not None)
+        earlier = keys.get(attr)
+        if earlier is not None:  # one attribute keys the table and an index, or two indexes
+            if earlier[0] != kind:
+                return None
+            limit = (kind, min(quarter, earlier[1]), limit[2] and earlier[2])
+        keys[attr] = limit
+    return generate_json_encoder(info.model, info.codec.fields, keys)
 
 
 def check_item(info: ModelInfo, item: Item, key: Item | None = None) -> Item:

@@ -20,10 +20,10 @@ from _dynamap.expr.operands import Value
 from _dynamap.expr.paths import AttrPath
 from _dynamap.expr.render import render_expressions
 from _dynamap.expr.updates import Action, Update
-from _dynamap.model.limits import check_item
+from _dynamap.model.limits import check_item, encode_json
 from _dynamap.model.model import Model, ModelInfo, model_info
 from _dynamap.session.state import Entry, PendingWrite, UnitOfWork, unchanged_key
-from _dynamap.transport.wire import raw_item
+from _dynamap.transport.wire import RawItem, raw_item
 
 __all__ = ["WriteBack", "is_view", "plan_writes", "queued_unit"]
 
@@ -83,6 +83,13 @@ def _queued_unit(
         return _single(table, ident, write, params, _all(conditions))
     if write.operation == "put":
         assert instance is not None
+        if raw_items and info.version is None and not conditions:
+            # A plain batched put: its JSON straight from the values, if they are plainly
+            # valid; anything else takes the checked encoder below.
+            raw = encode_json(info, instance)
+            if raw is not None:
+                write.snapshot = info.codec.snapshot(instance)
+                return WriteUnit(table, {"PutRequest": {"Item": RawItem(raw)}}, ident)
         item = encode(info, instance, write.key)
         write.snapshot = info.codec.snapshot(instance)
         if info.version is not None:
