@@ -28,6 +28,16 @@ What the pause does, exactly:
   collection; so that they never wait unboundedly, every `PROMOTE_BUDGET` promoted
   objects the pause runs one itself when it ends. An application that uses
   `gc.freeze()` itself (its freeze count is not zero) is never promoted.
+
+Between flushes, while a session registers work (`busy()`: each get, put, delete or
+update), the first threshold is widened to `WIDE_AT` instead: collections still run,
+in larger steps. Registrations allocate a few small containers each (pending reads and
+writes, keys, identity-map entries); at the default threshold of 700 they set off a
+young collection every hundred or so calls and, on a large heap, full ones, which cost
+more than the registrations themselves (`bench/README.md`). The widening ends with
+the next flush's pause, or, once no registration was made for `WIDE_FOR` seconds, at
+the next collection (a `gc.callbacks` hook): an abandoned session cannot keep it.
+Thresholds changed meanwhile by anyone else are kept, as for the pause.
 """
 
 from __future__ import annotations
@@ -38,11 +48,13 @@ import time
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
 
-__all__ = ["MAX_PAUSE", "PROMOTE_AT", "PROMOTE_BUDGET", "paused_gc"]
+__all__ = ["MAX_PAUSE", "PROMOTE_AT", "PROMOTE_BUDGET", "WIDE_AT", "WIDE_FOR", "busy", "paused_gc"]
 
 MAX_PAUSE = 1.0  # seconds of uninterrupted pause before a collection is let through
 PROMOTE_AT = 20_000  # new objects alive at the end of a pause from which they are promoted
 PROMOTE_BUDGET = 1_000_000  # objects promoted between two full collections run here
+WIDE_AT = 10_000  # the first threshold while sessions register work between flushes
+WIDE_FOR = 1.0  # seconds without a registration after which the widening ends
 
 
 class _Pauser:
@@ -52,9 +64,14 @@ class _Pauser:
         self.lock = threading.Lock()
         self.clock = clock
         self.depth = 0
-        self.found: tuple[int, int, int] | None = None  # thresholds found, while paused
+        # The thresholds found when the pause or the widening began, and those set then
+        # (None while neither runs, or once someone else changed them).
+        self.found: tuple[int, int, int] | None = None
+        self.applied: tuple[int, int, int] | None = None
         self.since = 0.0  # when the pause (or the last collection let through) began
         self.promoted = 0  # objects promoted since the last full collection run here
+        self.last_busy: float | None = None  # the last registration, while widened
+        self.hooked = False
 
     @contextmanager
     def paused(self) -> Generator[None, None, None]:
@@ -64,18 +81,29 @@ class _Pauser:
         finally:
             self.leave()
 
+    def busy(self) -> None:
+        """A registration: widen the first threshold (see the module notes), if it is not."""
+        if self.last_busy is not None:  # widened: only note the time (no lock needed)
+            self.last_busy = self.clock()
+            return
+        with self.lock:
+            if self.depth == 0 and self._take():
+                self.last_busy = self.clock()
+                self._apply()
+        if not self.hooked:
+            self.hooked = True
+            gc.callbacks.append(self._on_collection)
+
     def enter(self) -> None:
         due = False
         with self.lock:
             if self.depth == 0:
-                found = gc.get_threshold()
-                if gc.isenabled() and found[0] > 0:
-                    self.found = found
-                    gc.set_threshold(0, found[1], found[2])
+                if self._take():
                     self.since = self.clock()
             else:
                 due = self._due()
             self.depth += 1
+            self._apply()
         if due:  # outside the lock: a finaliser may start a flush on this very thread
             gc.collect()
 
@@ -85,14 +113,66 @@ class _Pauser:
             self.depth -= 1
             if self.depth > 0:
                 due = self._due()
-            else:
-                found, self.found = self.found, None
-                # Restore only what is still ours: a threshold set meanwhile wins.
-                if found is not None and gc.get_threshold() == (0, found[1], found[2]):
-                    due = self._promote()
-                    gc.set_threshold(*found)
+            elif self._owned():
+                due = self._promote()
+                self.last_busy = None  # registrations after the flush widen it again
+                self._apply()
         if due:  # outside the lock: a finaliser may start a flush on this very thread
             gc.collect()
+
+    def _take(self) -> bool:
+        """Start managing the thresholds (lock held); False if the collector is off."""
+        if self._owned():
+            return True
+        found = gc.get_threshold()
+        if not gc.isenabled() or found[0] <= 0:
+            return False  # a collector already off is left alone
+        self.found = self.applied = found
+        return True
+
+    def _owned(self) -> bool:
+        """Whether the thresholds are still as this pauser set them (lock held).
+
+        If anyone else set them meanwhile, theirs win: the pauser forgets what it
+        found and leaves them alone until it starts over.
+        """
+        if self.found is None:
+            return False
+        if gc.get_threshold() != self.applied:
+            self.found = self.applied = None
+            self.last_busy = None
+            return False
+        return True
+
+    def _apply(self) -> None:
+        """Set the thresholds the state asks for (lock held; only while owned)."""
+        found = self.found
+        if found is None:
+            return
+        if self.depth > 0:
+            wanted: tuple[int, int, int] | None = (0, found[1], found[2])
+        elif self.last_busy is not None:
+            wanted = (max(found[0], WIDE_AT), found[1], found[2])
+        else:
+            wanted = None  # neither: put back what was found, and stop managing
+        gc.set_threshold(*(wanted or found))
+        self.applied = wanted
+        if wanted is None:
+            self.found = None
+
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        """A collection starts: end a widening no registration renewed for WIDE_FOR."""
+        last = self.last_busy
+        if phase != "start" or last is None or self.clock() - last < WIDE_FOR:
+            return
+        if not self.lock.acquire(blocking=False):
+            return  # the lock's holder decides; the next collection checks again
+        try:
+            if self.depth == 0 and self._owned():
+                self.last_busy = None
+                self._apply()
+        finally:
+            self.lock.release()
 
     def _promote(self) -> bool:
         """Move the pause's many survivors to the oldest generation (see the module
@@ -110,13 +190,18 @@ class _Pauser:
 
     def _due(self) -> bool:
         """Whether to let a collection through now (the pause has lasted long enough)."""
-        if self.found is not None and self.clock() - self.since >= MAX_PAUSE:
+        if self._owned() and self.clock() - self.since >= MAX_PAUSE:
             self.since = self.clock()
             return True
         return False
 
 
 _PAUSER = _Pauser()
+
+
+def busy() -> None:
+    """A session registers work: widen the collector's first threshold (module notes)."""
+    _PAUSER.busy()
 
 
 @contextmanager

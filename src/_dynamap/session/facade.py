@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from _dynamap.core.cursor import Cursor
 from _dynamap.core.retry import RetryPolicy
 from _dynamap.core.units import BatchRequest
+from _dynamap.drivers.gcpause import busy as gc_busy
 from _dynamap.errors import DynamapError
 from _dynamap.expr.conditions import Condition
 from _dynamap.expr.updates import Update
@@ -101,6 +102,13 @@ class SessionFacade:
             self._guard.leave()
             raise DynamapError("this session is closed")
 
+    def _register(self, call: str) -> None:
+        """Start a call that queues work: while sessions queue, the collector runs in
+        larger steps (`drivers/gcpause.py`), unless `pause_gc` is off."""
+        self._enter(call)
+        if self.pause_gc:
+            gc_busy()
+
     def _leave(self) -> None:
         """End a call started by `_enter`."""
         self._guard.leave()
@@ -170,7 +178,7 @@ class SessionFacade:
             consistent: read with strong consistency.
             **keys: the key values by field name, instead of positionally.
         """
-        self._enter("get")
+        self._register("get")
         try:
             return self._state.get(model, key, keys, consistent, self._flush_gets)
         finally:
@@ -191,7 +199,7 @@ class SessionFacade:
             condition: write only if the stored item meets it, e.g.
                 `User.path(lambda u: u.pk).not_exists()` (create-only).
         """
-        self._enter("put")
+        self._register("put")
         try:
             self._state.put(instance, condition)
         finally:
@@ -204,7 +212,7 @@ class SessionFacade:
             instance: the model instance whose item to delete.
             condition: delete only if the stored item meets it.
         """
-        self._enter("delete")
+        self._register("delete")
         try:
             self._state.delete(instance, condition)
         finally:
@@ -220,7 +228,7 @@ class SessionFacade:
             *key: the partition key value, then the sort key value if the table has one.
             condition: delete only if the stored item meets it.
         """
-        self._enter("delete_key")
+        self._register("delete_key")
         try:
             self._state.delete_key(model, key, condition)
         finally:
@@ -241,7 +249,7 @@ class SessionFacade:
             update: the actions, e.g. `User.path(lambda u: u.visits).add(1)`; combine with &.
             condition: apply only if the stored item meets it.
         """
-        self._enter("update")
+        self._register("update")
         try:
             return self._state.update(instance, update, condition, self._flush_for_result)
         finally:
@@ -270,7 +278,7 @@ class SessionFacade:
                 partition key; a missing item raises ConditionFailedError); True upserts.
         """
         values = key if isinstance(key, tuple) else (key,)
-        self._enter("update_key")
+        self._register("update_key")
         try:
             return self._state.update_key(
                 model, values, update, condition, create=create, flush=self._flush_for_result

@@ -227,3 +227,97 @@ def test_cycles_promoted_are_collected_within_the_budget(monkeypatch):
             del node
         assert _oldest(kept[-1][0])
     assert refs[0]() is None  # a full collection ran when the budget was spent
+
+
+# -- the widening while sessions queue work ---------------------------------------------------
+
+
+@pytest.fixture
+def pauser(monkeypatch) -> Iterator[tuple[_Pauser, list[float]]]:
+    now = [0.0]
+    fresh = _Pauser(clock=lambda: now[0])
+    monkeypatch.setattr(gcpause, "_PAUSER", fresh)
+    yield fresh, now
+    if fresh.hooked:
+        gc.callbacks.remove(fresh._on_collection)
+
+
+def test_registrations_widen_the_first_threshold_until_the_next_flush(pauser):
+    p, _ = pauser
+    gc.set_threshold(700, 11, 12)
+    p.busy()
+    assert gc.get_threshold() == (gcpause.WIDE_AT, 11, 12)
+    p.busy()  # again: nothing more
+    assert gc.get_threshold() == (gcpause.WIDE_AT, 11, 12)
+    p.enter()
+    assert gc.get_threshold() == (0, 11, 12)  # the flush pauses as before
+    p.leave()
+    assert gc.get_threshold() == (700, 11, 12) and collecting()  # what was found
+
+
+def test_a_registration_during_another_threads_flush_keeps_the_pause(pauser):
+    p, _ = pauser
+    gc.set_threshold(700, 11, 12)
+    p.enter()
+    p.busy()
+    assert gc.get_threshold() == (0, 11, 12)
+    p.leave()
+    assert gc.get_threshold() == (700, 11, 12)
+
+
+def test_a_widening_no_registration_renews_ends_at_a_collection(pauser):
+    p, now = pauser
+    gc.set_threshold(700, 11, 12)
+    p.busy()
+    now[0] += gcpause.WIDE_FOR / 2
+    gc.collect()
+    assert gc.get_threshold() == (gcpause.WIDE_AT, 11, 12)  # renewed recently enough
+    p.busy()
+    now[0] += gcpause.WIDE_FOR
+    gc.collect()  # e.g. a session dropped with pending work: it cannot keep the widening
+    assert gc.get_threshold() == (700, 11, 12)
+    p.busy()  # a later registration widens again
+    assert gc.get_threshold() == (gcpause.WIDE_AT, 11, 12)
+
+
+def test_thresholds_set_while_widened_are_kept(pauser):
+    p, _ = pauser
+    p.busy()
+    gc.set_threshold(500, 3, 4)  # the application's own choice wins
+    p.enter()
+    assert gc.get_threshold() == (0, 3, 4)  # a flush pauses over it...
+    p.leave()
+    assert gc.get_threshold() == (500, 3, 4)  # ...and gives it back
+    p.busy()
+    gc.set_threshold(600, 3, 4)
+    p.busy()
+    gc.collect()
+    assert gc.get_threshold() == (600, 3, 4)
+
+
+def test_a_high_threshold_or_a_collector_off_is_left_alone(pauser):
+    p, _ = pauser
+    gc.set_threshold(50_000, 10, 10)
+    p.busy()
+    assert gc.get_threshold() == (50_000, 10, 10)
+    p.enter()
+    p.leave()
+    gc.disable()
+    gc.set_threshold(700, 10, 10)
+    p.busy()
+    assert gc.get_threshold() == (700, 10, 10) and not gc.isenabled()
+
+
+def test_a_session_widens_while_it_queues_unless_pause_gc_is_off(pauser):
+    gc.set_threshold(700, 10, 10)
+    fake = FakeDynamo({"orders": ("pk",)})
+    with Session(transport=fake) as s:
+        s.put(Order(pk="o"))
+        assert gc.get_threshold()[0] == gcpause.WIDE_AT
+        s.get(Order, "x")
+        s.flush()
+        assert gc.get_threshold() == (700, 10, 10)
+    with Session(transport=fake, pause_gc=False) as s:
+        s.put(Order(pk="p"))
+        s.get(Order, "y")
+        assert gc.get_threshold() == (700, 10, 10)
