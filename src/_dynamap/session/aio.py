@@ -100,7 +100,8 @@ class AsyncSession(SessionFacade, AsyncReads):
             clock: a monotonic clock in seconds (fake it in tests).
             sleep: how to wait for a retry (a coroutine function, as `asyncio.sleep`).
             pause_gc: pause the cyclic garbage collector for a whole flush, its
-                awaits included, as `Session` does (process-wide: other tasks too).
+                awaits included, as `Session` does (process-wide: other tasks too), and
+                let it run in larger steps while work is queued.
             write_back: how changed instances are written back: "update" or "put".
             cancel_grace: how long requests in flight may still answer when the flush
                 is cancelled, in seconds; those that do not are of unknown outcome.

@@ -60,8 +60,9 @@ class Session(SessionFacade, SyncReads):
     nothing. Use one session per thread or task; handing one over between calls is fine.
 
     During a flush automatic cyclic garbage collection is paused, process-wide
-    (reference counting still frees memory), and restored afterwards;
-    `pause_gc=False` opts out.
+    (reference counting still frees memory), and restored afterwards; while work is
+    queued between flushes it runs in larger steps (docs/session.md);
+    `pause_gc=False` opts out of both.
     """
 
     def __init__(
@@ -89,7 +90,8 @@ class Session(SessionFacade, SyncReads):
             rng: the randomness for backoff jitter (seed it for repeatable tests).
             clock: a monotonic clock in seconds (fake it in tests).
             sleep: how to wait for a retry (fake it in tests).
-            pause_gc: pause the cyclic garbage collector during each flush.
+            pause_gc: pause the cyclic garbage collector during each flush (and let it
+                run in larger steps while work is queued).
             write_back: how changed instances are written back: "update" (an UpdateItem
                 of the changed attributes per item) or "put" (whole items, batched 25 to
                 a request; last writer wins; refused for views).
