@@ -2,7 +2,8 @@
 
 `generate_json_encoder` compiles, once per model, `encode_json(obj) -> bytes | None`:
 the item's JSON text (binary values aside, as `transport.wire.encode_body` would write
-it) built from the instance's values without the intermediate attribute-value dicts.
+it, non-ASCII text as UTF-8) built from the instance's values without the intermediate
+attribute-value dicts.
 It is only a shortcut. It handles the plain cases (exact built-in classes, text that
 has a UTF-8 form, items clearly within the size limit, key values clearly within
 theirs) and answers None for anything else, including any exception. The caller then
@@ -66,7 +67,11 @@ _INLINE: dict[str, tuple[str, str, str, tuple[str, str]]] = {
 _KIND = {"S": "S", "S_TEXT": "S", "S_UUID": "S", "N_INT": "N", "N_FLOAT": "N", "N_DECIMAL": "N"}
 
 
-_esc: Callable[[str], str] = json.encoder.encode_basestring_ascii  # C, and ASCII out
+# C, and non-ASCII text left as it is (UTF-8 in the request, as `encode_body` writes it):
+# `\uXXXX` escapes would make CJK text 2x and emoji 3x larger, and a full batch of
+# such items larger than DynamoDB's 16 MB request limit. Escapes `"`, `\` and control
+# characters as pydantic-core does.
+_esc: Callable[[str], str] = json.encoder.encode_basestring
 
 
 class _Unplain(Exception):
@@ -206,13 +211,16 @@ def generate_json_encoder(
     lines += ["    except Exception:", "        return None"]
     lines += ["    if n > MAX or not p:", "        return None"]
     # Every value opens with `,"attr":`: the first comma becomes the item's brace.
-    lines += ["    text = ''.join(p)", "    return ('{' + text[1:] + '}').encode()"]
+    lines += ["    text = ''.join(p)", "    try:"]
+    # Sizing has refused text with no UTF-8 form already; this is the never-raise guard.
+    lines += ["        return ('{' + text[1:] + '}').encode()", "    except UnicodeEncodeError:"]
+    lines += ["        return None"]
     src += lines
     return src.compile("encode_json", model)  # type: ignore[no-any-return]
 
 
 def _write_field(src: Source, i: int, f: FieldCodec, limit: KeyLimit | None) -> list[str]:
-    name = "," + json.dumps(f.attr) + ":"  # ASCII: escaped by json.dumps
+    name = "," + _esc(f.attr) + ":"  # bound, never in the source text
     name_size = len(f.attr.encode())
     lines = [f"v = d[{src.bind('n', i, f.name)}]"]
     # Anything the inline forms do not take: the field's sized encoder checks and
