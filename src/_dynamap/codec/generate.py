@@ -222,15 +222,15 @@ def _write_field(
     return [*lines, "else:", *["    " + line for line in slow]]
 
 
-# Inline reads of plain scalars; `{}` is the bound identifier of the attribute name.
+# Inline reads of plain scalars, from the attribute value `av`.
 _FAST_READ = {
-    "S": "item[{}]['S']",
-    "S_TEXT": "item[{}]['S']",
-    "S_UUID": "item[{}]['S']",
-    "BOOL": "item[{}]['BOOL']",
-    "N_INT": "int(item[{}]['N'])",
-    "N_FLOAT": "float(item[{}]['N'])",
-    "N_DECIMAL": "Decimal(item[{}]['N'])",
+    "S": "av['S']",
+    "S_TEXT": "av['S']",
+    "S_UUID": "av['S']",
+    "BOOL": "av['BOOL']",
+    "N_INT": "int(av['N'])",
+    "N_FLOAT": "float(av['N'])",
+    "N_DECIMAL": "Decimal(av['N'])",
 }
 
 
@@ -239,8 +239,10 @@ def generate_to_python(
 ) -> Any:
     """to_python(item): field values pydantic validates; with `validate`, decode(item).
 
-    Plain scalars are read inline. Anything unusual (an absent attribute, a NULL, a
-    number spelled otherwise, another type) falls back to the field's full decoder.
+    Plain scalars are read inline. Anything unusual (a NULL, a number spelled
+    otherwise, another type) falls back to the field's full decoder; an absent
+    attribute is left out (no exception raised and caught: optional fields are
+    often absent).
     """
     src = Source(Decimal=Decimal, validate=validate)
     name = "to_python" if validate is None else "decode"
@@ -250,17 +252,14 @@ def generate_to_python(
         d = src.bind("d", i, f.decode)
         # A NULL (written by another client for None) reads back as an absent attribute.
         k = src.bind("k", i, f.key)
-        general = [
-            f"av = get({a})",
-            "if av is not None and 'NULL' not in av:",
-            f"    data[{k}] = {d}(av)",
-        ]
+        lines += [f"    av = get({a})", "    if av is not None:"]
+        general = ["if 'NULL' not in av:", f"    data[{k}] = {d}(av)"]
         fast = _FAST_READ.get(f.wire)
         if fast is None:
-            lines += ["    " + line for line in general]
+            lines += ["        " + line for line in general]
             continue
-        lines += ["    try:", f"        data[{k}] = {fast.format(a)}", "    except Exception:"]
-        lines += ["        " + line for line in general]
+        lines += ["        try:", f"            data[{k}] = {fast}", "        except Exception:"]
+        lines += ["            " + line for line in general]
     lines.append("    return data" if validate is None else "    return validate(data)")
     src += lines
     return src.compile(name, model)
