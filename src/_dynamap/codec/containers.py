@@ -14,6 +14,7 @@ from _dynamap.codec.located import (
     wrong_type,
 )
 from _dynamap.codec.scalars import as_str, encode_int, encode_str, int_text
+from _dynamap.codec.size import check_distinct
 from _dynamap.codec.twins import pair, sized_twin, text_size, walks
 from _dynamap.codec.values import (
     INT_FAST,
@@ -38,6 +39,8 @@ __all__ = [
     "set_encoder",
     "tuple_encoder",
 ]
+
+_STR = frozenset({str})
 
 
 def _check_sequence(value: Any, name: str) -> None:
@@ -300,17 +303,23 @@ def set_encoder(kind: str, convert: Callable[[Any], Any] | None, name: str) -> E
         return encode
 
     # Sets of str, the commonest: exact members inlined, sized in the same pass.
+    def texts_of(members: Set[Any]) -> list[str]:
+        texts = [x if x.__class__ is str else as_str(x) for x in members]
+        if not _STR.issuperset(map(type, members)):  # converted: two may now be alike
+            check_distinct(texts, "string")
+        return texts
+
     def encode_str(value: Any) -> AttributeValue | None:
         members = value if value.__class__ is set else check(value)
         if not members:
             return None
-        return {"SS": [x if x.__class__ is str else as_str(x) for x in members]}
+        return {"SS": texts_of(members)}
 
     def sized_str(value: Any) -> tuple[AttributeValue | None, int]:
         members = value if value.__class__ is set else check(value)
         if not members:
             return None, 0
-        texts = [x if x.__class__ is str else as_str(x) for x in members]
+        texts = texts_of(members)
         size = 0
         for text in texts:
             size += len(text) if text.isascii() else len(text.encode())

@@ -160,12 +160,35 @@ def value_size(av: dict[str, Any], depth: int = 1) -> int:
     if "B" in av:
         return len(av["B"])
     if "SS" in av:
+        check_distinct(av["SS"], "string")
         return sum(text_size(v) for v in av["SS"])
     if "NS" in av:
         return _number_set_size(av["NS"])
     if "BS" in av:
+        check_distinct(av["BS"], "binary")
         return sum(len(v) for v in av["BS"])
     return 0
+
+
+def check_distinct(members: list[Any], kind: str) -> None:
+    """EncodeError if a string or binary set's encoded members repeat one.
+
+    Members of a Python set can still encode alike: a str enum member and its value
+    (`Color.RED` and "red" hash apart) hold the same text. DynamoDB refuses the set,
+    and with it the item's whole batch.
+    """
+    if len(members) > 1 and len(set(members)) < len(members):
+        seen: set[Any] = set()
+        for member in members:
+            if member in seen:
+                shown = repr(member)
+                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                raise EncodeError(
+                    f"a {kind} set holds {shown} twice once encoded; DynamoDB "
+                    f"refuses sets with duplicate members (e.g. a str enum member and its "
+                    f"value in one set)"
+                )
+            seen.add(member)
 
 
 def _values_size(values: Iterable[dict[str, Any]], depth: int) -> int:

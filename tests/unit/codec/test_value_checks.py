@@ -238,3 +238,43 @@ def test_none_is_fine_where_the_field_allows_it():
 
     value = Loose.model_construct(pk="k", a=None, b=None, c=None, d=None)
     assert to_item(value) == {"pk": {"S": "k"}}
+
+
+class Shade(enum.Enum):  # a plain enum: its members and their values hash apart
+    RED = "red"
+
+
+class Loud(str):
+    """A str subclass that hashes apart from its text (its own __hash__)."""
+
+    def __hash__(self) -> int:
+        return hash(("loud", str(self)))
+
+
+class Palette(Model, table="palettes"):
+    pk: Annotated[str, PartitionKey()]
+    names: set[str] = set()
+    anything: Any = None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("names", {Loud("red"), "red"}),  # stored as its text
+        ("anything", {Shade.RED, "red"}),
+        ("anything", {"m": {Shade.RED, "red"}}),
+    ],
+)
+def test_a_string_set_whose_members_encode_alike_is_refused(field: str, value: Any):
+    palette = Palette.model_construct(pk="p", **{field: value})  # not validated
+    assert len(value if isinstance(value, set) else value["m"]) == 2
+    with pytest.raises(EncodeError, match=r"Palette\.anything|Palette\.names") as caught:
+        to_item(palette)
+    assert "twice" in str(caught.value) and "'red'" in str(caught.value)
+    with pytest.raises(EncodeError, match="twice"):
+        model_info(Palette).encode_item(palette)
+
+
+def test_distinct_converted_string_sets_still_encode():
+    palette = Palette.model_construct(pk="p", names={Loud("red"), "blue"})
+    assert sorted(to_item(palette)["names"]["SS"]) == ["blue", "red"]
