@@ -261,8 +261,8 @@ class Palette(Model, table="palettes"):
     ("field", "value"),
     [
         ("names", {Loud("red"), "red"}),  # stored as its text
-        ("anything", {Shade.RED, "red"}),
-        ("anything", {"m": {Shade.RED, "red"}}),
+        ("anything", {Loud("red"), "red"}),
+        ("anything", {"m": {Loud("red"), "red"}}),
     ],
 )
 def test_a_string_set_whose_members_encode_alike_is_refused(field: str, value: Any):
@@ -273,6 +273,12 @@ def test_a_string_set_whose_members_encode_alike_is_refused(field: str, value: A
     assert "twice" in str(caught.value) and "'red'" in str(caught.value)
     with pytest.raises(EncodeError, match="twice"):
         model_info(Palette).encode_item(palette)
+
+
+def test_an_enum_member_and_its_value_in_an_any_set_are_refused():
+    palette = Palette.model_construct(pk="p", anything={Shade.RED, "red"})
+    with pytest.raises(EncodeError, match=r"Palette\.anything"):  # whichever comes first
+        to_item(palette)
 
 
 def test_distinct_converted_string_sets_still_encode():
