@@ -11,6 +11,8 @@ from typing import Any
 
 # (category, substrings of a file path or of a built-in's name), first match wins.
 CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # The batched puts' items, encoded straight to JSON (codec/jsonenc.py): encoding.
+    ("encode/decode + validation", ("<dynamap encode_json", "codec/jsonenc.py")),
     ("JSON", ("from_json", "to_json", "json/", "_json", "base64", "transport/wire.py")),
     (
         "HTTP + signing",

@@ -134,13 +134,14 @@ def as_item(value: Any) -> Any:
 
 def _raw_of(request: Any) -> RawItem | None:
     """The RawItem of a request `{"PutRequest": {"Item": RawItem}}`, else None."""
-    if not isinstance(request, dict) or len(cast("dict[str, Any]", request)) != 1:
+    # Exact classes (what the session builds), tested without calls: once per item.
+    if request.__class__ is not dict or len(request) != 1:
         return None
-    put: Any = cast("dict[str, Any]", request).get("PutRequest")
-    if not isinstance(put, dict) or len(cast("dict[str, Any]", put)) != 1:
+    put: Any = request.get("PutRequest")
+    if put.__class__ is not dict or len(put) != 1:
         return None
-    raw: Any = cast("dict[str, Any]", put).get("Item")
-    return raw if isinstance(raw, RawItem) else None
+    raw: Any = put.get("Item")
+    return raw if raw.__class__ is RawItem else None
 
 
 def _raw_puts(params: Mapping[str, Any]) -> dict[str, Any] | None:
