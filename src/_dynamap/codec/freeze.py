@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import io
+import marshal
 import pickle
 import uuid
 from collections.abc import Mapping, Sequence, Set
@@ -22,6 +23,7 @@ _BOOL = object()
 _LIST = object()
 _MAP = object()
 _PICKLED = object()
+_MARSHALED = object()
 
 
 class _NotPlain(Exception):
@@ -49,7 +51,20 @@ class _PlainPickler(pickle.Pickler):
 
 
 def _pickled(value: Any) -> Any:
-    """(_PICKLED, bytes) for a tree of plain values, or None if it holds anything else."""
+    """(tag, bytes) for a tree of plain values, or None if it holds anything else.
+
+    First `marshal` (format 0), about twice as fast again as the pickler: it writes
+    exact str, int, float, bool, None, bytes, tuple, list, dict, set and frozenset with
+    their types (True and 1, 1 and 1.0 differ; a float as its repr, which round-trips)
+    and refuses subclasses and anything else. Format 0, because later ones mark shared
+    objects and interned strings, which would make equal, unchanged values marshal
+    differently from one snapshot to the next (a spurious write-back). A tree it refuses
+    (a Decimal, read back from any non-integral number) goes to the restricted pickler.
+    """
+    try:
+        return (_MARSHALED, marshal.dumps(value, 0))
+    except Exception:  # ValueError: unmarshallable, or too deep
+        pass
     buffer = io.BytesIO()
     try:
         _PlainPickler(buffer, 5).dump(value)
