@@ -321,3 +321,56 @@ def test_a_session_widens_while_it_queues_unless_pause_gc_is_off(pauser):
         s.put(Order(pk="p"))
         s.get(Order, "y")
         assert gc.get_threshold() == (700, 10, 10)
+
+
+_FINALISER_FLUSHES_DURING_BUSY = """
+import gc, threading
+from _dynamap.drivers.gcpause import _Pauser
+
+current = []
+
+class Flushes:  # garbage in a cycle whose finaliser runs a flush on the collecting thread
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        with current[-1].paused():
+            pass
+
+def run():
+    # Sweep the first threshold so that, for some k, the automatic collection that
+    # finds the garbage starts on an allocation inside busy()'s critical section.
+    for k in range(1, 80):
+        pauser = _Pauser(clock=lambda: 0.0)
+        current.append(pauser)
+        gc.collect()
+        gc.set_threshold(k, 1000, 1000)
+        Flushes()
+        pauser.busy()
+        gc.set_threshold(700, 10, 10)
+        gc.callbacks.remove(pauser._on_collection)
+
+worker = threading.Thread(target=run, daemon=True)
+worker.start()
+worker.join(20)
+print("deadlocked" if worker.is_alive() else "ok")
+"""
+
+
+def test_a_finaliser_that_flushes_during_a_registrations_collection_does_not_deadlock():
+    # Run apart: a thread stuck inside a collection would stop the collector for the
+    # rest of this process (CPython runs one collection at a time).
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(
+        [sys.executable, "-c", _FINALISER_FLUSHES_DURING_BUSY],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.strip() == "ok", out.stdout + out.stderr
