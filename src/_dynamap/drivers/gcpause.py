@@ -38,6 +38,11 @@ more than the registrations themselves (`bench/README.md`). The widening ends wi
 the next flush's pause, or, once no registration was made for `WIDE_FOR` seconds, at
 the next collection (a `gc.callbacks` hook): an abandoned session cannot keep it.
 Thresholds changed meanwhile by anyone else are kept, as for the pause.
+
+A collection can start on any allocation, also inside the pauser's own critical
+section; a finaliser it runs there that flushes or registers work on that thread
+leaves the collector to the call it interrupted (the flush runs unpaused) rather than
+wait for a lock its own thread holds.
 """
 
 from __future__ import annotations
@@ -72,31 +77,58 @@ class _Pauser:
         self.promoted = 0  # objects promoted since the last full collection run here
         self.last_busy: float | None = None  # the last registration, while widened
         self.hooked = False
+        # The thread holding the lock. A collection can start on an allocation inside
+        # the critical section and run a finaliser that flushes or registers on that
+        # thread: it must not wait for the lock its own thread holds.
+        self.owner: int | None = None
 
     @contextmanager
     def paused(self) -> Generator[None, None, None]:
-        self.enter()
+        counted = self.enter()
         try:
             yield
         finally:
-            self.leave()
+            if counted:
+                self.leave()
+
+    def _acquire(self) -> bool:
+        """Take the lock; False (not taken) if this thread holds it already (a
+        finaliser run by a collection inside the critical section: see `owner`)."""
+        me = threading.get_ident()
+        if self.owner == me:
+            return False
+        self.lock.acquire()
+        self.owner = me
+        return True
+
+    def _release(self) -> None:
+        self.owner = None
+        self.lock.release()
 
     def busy(self) -> None:
         """A registration: widen the first threshold (see the module notes), if it is not."""
         if self.last_busy is not None:  # widened: only note the time (no lock needed)
             self.last_busy = self.clock()
             return
-        with self.lock:
+        if not self._acquire():
+            return  # inside this thread's own critical section: it decides
+        try:
             if self.depth == 0 and self._take():
                 self.last_busy = self.clock()
                 self._apply()
+        finally:
+            self._release()
         if not self.hooked:
             self.hooked = True
             gc.callbacks.append(self._on_collection)
 
-    def enter(self) -> None:
+    def enter(self) -> bool:
+        """Start a flush; False if it is not counted (started by a finaliser inside
+        this thread's own critical section: it runs unpaused and must not `leave`)."""
         due = False
-        with self.lock:
+        if not self._acquire():
+            return False
+        try:
             if self.depth == 0:
                 if self._take():
                     self.since = self.clock()
@@ -104,12 +136,17 @@ class _Pauser:
                 due = self._due()
             self.depth += 1
             self._apply()
+        finally:
+            self._release()
         if due:  # outside the lock: a finaliser may start a flush on this very thread
             gc.collect()
+        return True
 
     def leave(self) -> None:
         due = False
-        with self.lock:
+        self.lock.acquire()  # never re-entered: only a counted `enter` is left
+        self.owner = threading.get_ident()
+        try:
             self.depth -= 1
             if self.depth > 0:
                 due = self._due()
@@ -117,6 +154,8 @@ class _Pauser:
                 due = self._promote()
                 self.last_busy = None  # registrations after the flush widen it again
                 self._apply()
+        finally:
+            self._release()
         if due:  # outside the lock: a finaliser may start a flush on this very thread
             gc.collect()
 
