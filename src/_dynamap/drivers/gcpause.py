@@ -139,7 +139,11 @@ class _Pauser:
         finally:
             self._release()
         if due:  # outside the lock: a finaliser may start a flush on this very thread
-            gc.collect()
+            try:
+                gc.collect()
+            except BaseException:  # an interrupt: this flush never starts, so never leaves
+                self.leave()
+                raise
         return True
 
     def leave(self) -> None:
@@ -202,7 +206,14 @@ class _Pauser:
     def _on_collection(self, phase: str, info: dict[str, int]) -> None:
         """A collection starts: end a widening no registration renewed for WIDE_FOR."""
         last = self.last_busy
-        if phase != "start" or last is None or self.clock() - last < WIDE_FOR:
+        if phase != "start" or last is None:
+            return
+        if self.found is None:
+            # A registration raced the end of the widening (it read `last_busy` just
+            # before another thread cleared it): forget it, so that the next one widens.
+            self.last_busy = None
+            return
+        if self.clock() - last < WIDE_FOR:
             return
         if not self.lock.acquire(blocking=False):
             return  # the lock's holder decides; the next collection checks again

@@ -105,9 +105,9 @@ class SessionFacade:
     def _register(self, call: str) -> None:
         """Start a call that queues work: while sessions queue, the collector runs in
         larger steps (`drivers/gcpause.py`), unless `pause_gc` is off."""
-        self._enter(call)
-        if self.pause_gc:
+        if self.pause_gc:  # first: an interrupt in it must not leave the call guard held
             gc_busy()
+        self._enter(call)
 
     def _leave(self) -> None:
         """End a call started by `_enter`."""

@@ -374,3 +374,50 @@ def test_a_finaliser_that_flushes_during_a_registrations_collection_does_not_dea
         check=True,
     )
     assert out.stdout.strip() == "ok", out.stdout + out.stderr
+
+
+def test_a_registration_racing_the_end_of_the_widening_does_not_stop_later_ones(pauser):
+    p, _ = pauser
+    gc.set_threshold(700, 10, 10)
+    p.busy()
+    p.enter()
+    p.leave()  # the widening ends...
+    p.last_busy = 0.0  # ...as a busy() on another thread writes its time, having read it set
+    p.busy()
+    assert gc.get_threshold()[0] == 700  # the stale time stands in the way...
+    gc.collect()  # ...until the next collection clears it
+    p.busy()
+    assert gc.get_threshold() == (gcpause.WIDE_AT, 10, 10)
+
+
+def test_an_interrupt_in_a_let_through_collection_ends_that_flush(pauser, monkeypatch):
+    p, now = pauser
+    gc.set_threshold(700, 10, 10)
+    p.enter()  # a long flush
+    now[0] += gcpause.MAX_PAUSE + 1
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gc, "collect", interrupted)
+    with pytest.raises(KeyboardInterrupt), paused_gc():  # a second one, let through
+        pytest.fail("not reached")
+    monkeypatch.undo()
+    assert p.depth == 1
+    p.leave()
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_an_interrupt_while_widening_leaves_the_session_usable(monkeypatch):
+    fake = FakeDynamo({"orders": ("pk",)})
+    with Session(transport=fake) as s:
+
+        def interrupted() -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(gcpause, "busy", interrupted)
+        monkeypatch.setattr("_dynamap.session.facade.gc_busy", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            s.put(Order(pk="o"))
+        monkeypatch.undo()
+        s.put(Order(pk="o"))  # not refused as "another call is running"
