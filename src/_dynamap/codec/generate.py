@@ -260,7 +260,8 @@ def generate_to_python(
         elif f.nullable:
             lines += [f"    av = get({a})", "    if av is not None:", "        try:"]
             lines += [f"            data[{k}] = {fast.format('av')}", "        except Exception:"]
-            lines += ["            " + line for line in general[1:]]
+            # av is not None here; a NULL still reads as absent.
+            lines += ["            if 'NULL' not in av:", f"                data[{k}] = {d}(av)"]
         else:
             lines += ["    try:", f"        data[{k}] = {fast.format(f'item[{a}]')}"]
             lines += ["    except Exception:", f"        av = get({a})"]
