@@ -37,7 +37,7 @@ from _dynamap.codec.size import MAX_DEPTH, MAX_ITEM_BYTES
 from _dynamap.codec.values import INT_FAST, sized_any
 from _dynamap.declare.annotations import strip_optional
 
-__all__ = ["JsonEncoder", "KeyLimit", "generate_json_encoder"]
+__all__ = ["BINARY_MARKERS", "JsonEncoder", "KeyLimit", "generate_json_encoder"]
 
 JsonEncoder = Callable[[Any], "bytes | None"]
 # A key or index-key attribute: its wire type ("S", "N", "B"), a length below which no
@@ -45,9 +45,12 @@ JsonEncoder = Callable[[Any], "bytes | None"]
 # whether it may be absent (an index key: the item is left out of the index).
 KeyLimit = tuple[str, int, bool]
 
-# A JSON text holding a binary value ("B" or "BS" with a string in compact output):
-# pydantic-core writes bytes as URL-safe base64, so such a value takes the slow path.
-_BINARY = (b'"B":"', b'"BS":[')
+# Substrings a binary value (B, or BS with its strings) makes in compact JSON output;
+# inside a JSON string a quote is always escaped, so only such a value looks like that.
+# pydantic-core writes bytes as URL-safe base64 where DynamoDB wants the standard
+# alphabet: a fragment holding one takes the checked path here, and `encode_body`
+# re-encodes a body holding one.
+BINARY_MARKERS = (b'"B":"', b'"BS":[')
 
 # Inline values by wire kind: (condition, statement setting `t`, text around `t`).
 # `{c}` is the field's exact class.
@@ -78,7 +81,7 @@ class _Unplain(Exception):
 def _fragment(av: Any) -> str:
     """The JSON of an encoded attribute value (not one holding binary data)."""
     text = pydantic_core.to_json(av)
-    if _BINARY[0] in text or _BINARY[1] in text:
+    if BINARY_MARKERS[0] in text or BINARY_MARKERS[1] in text:
         raise _Unplain
     return text.decode()
 
@@ -87,7 +90,7 @@ def json_map(value: dict[Any, Any], depth: int = 1) -> str:
     """A runtime-typed map's JSON, as `sized_map` encodes it (checked to the same depth).
 
     Only exact, non-empty str keys: a key `map_key` converts could meet its twin
-    (a str enum member and its value), which the dict path merges and JSON would repeat.
+    (an enum member and its value), which the dict path merges and JSON would repeat.
     """
     if depth > MAX_DEPTH:
         raise _Unplain

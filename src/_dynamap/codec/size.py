@@ -173,9 +173,9 @@ def value_size(av: dict[str, Any], depth: int = 1) -> int:
 def check_distinct(members: list[Any], kind: str) -> None:
     """EncodeError if a string or binary set's encoded members repeat one.
 
-    Members of a Python set can still encode alike: a str enum member and its value
-    (`Color.RED` and "red" hash apart) hold the same text. DynamoDB refuses the set,
-    and with it the item's whole batch.
+    Members of a Python set can still encode alike: an enum member and its value
+    (`Color.RED` and "red" hash apart), or a str subclass with its own hash and its
+    text. DynamoDB refuses the set, and with it the item's whole batch.
     """
     if len(members) > 1 and len(set(members)) < len(members):
         seen: set[Any] = set()
@@ -185,7 +185,7 @@ def check_distinct(members: list[Any], kind: str) -> None:
                 shown = shown if len(shown) <= 60 else shown[:57] + "..."
                 raise EncodeError(
                     f"a {kind} set holds {shown} twice once encoded; DynamoDB "
-                    f"refuses sets with duplicate members (e.g. a str enum member and its "
+                    f"refuses sets with duplicate members (e.g. an enum member and its "
                     f"value in one set)"
                 )
             seen.add(member)

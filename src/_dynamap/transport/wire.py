@@ -34,6 +34,7 @@ import pydantic_core
 from botocore.awsrequest import AWSPreparedRequest, HeadersDict
 from botocore.exceptions import NoCredentialsError
 
+from _dynamap.codec.jsonenc import BINARY_MARKERS
 from _dynamap.errors import TransportError
 from _dynamap.transport.signing import Signer
 
@@ -54,10 +55,9 @@ log = logging.getLogger("dynamap")
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
 
-# Substrings that a binary value (or an escaped "B", which no known server writes) can make
-# in a JSON text; inside a JSON string a quote is always escaped, so `"B":"` in compact
-# output is a key "B" with a string value: only a binary attribute value looks like that.
-_OUT_MARKERS = (b'"B":"', b'"BS":[')
+# What a binary value makes in our own compact output (see codec/jsonenc.py), and in an
+# answer (where an escaped "B", which no known server writes, is also looked for).
+_OUT_MARKERS = BINARY_MARKERS
 _IN_MARKERS = (b'"B"', b'"BS"', b"\\u0042")
 
 

@@ -137,3 +137,32 @@ def test_a_number_set_holding_one_number_twice_is_a_located_error_on_both_paths(
     assert "pk='a'" in str(info.value) and "duplicate" in str(info.value)
     assert not fake.data["docs"]
     session.close()
+
+
+class Plain(Model, table="docs"):
+    pk: Annotated[str, PartitionKey()]
+    text: str = ""
+    data: dict[str, Any] = {}
+
+
+def test_plainly_valid_puts_skip_the_dict_encoder_and_store_the_same(monkeypatch):
+    """The JSON shortcut (codec/jsonenc.py) is what a plain batched put takes; anything
+    it does not take (binary data here) goes through the checked encoder."""
+    from _dynamap.session import writes
+
+    checked: list[str] = []
+    encode = writes.encode
+
+    def counting(info: Any, instance: Any, key: Any) -> Any:
+        checked.append(instance.pk)
+        return encode(info, instance, key)
+
+    monkeypatch.setattr(writes, "encode", counting)
+    plain = [Plain(pk=f"p{i}", text='é"\\', data={"n": [1, "x", {"y": True}]}) for i in range(3)]
+    fake = RawFake()
+    with Session(transport=fake) as session:
+        for item in plain:
+            session.put(item)
+        session.put(DOCS[0])  # binary data: the checked encoder
+    assert checked == ["a"] and fake.raw_seen == 4
+    assert [fake.data["docs"][(p.pk,)] for p in plain] == [to_item(p) for p in plain]
