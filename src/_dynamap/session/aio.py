@@ -357,14 +357,14 @@ class AsyncSession(SessionFacade, AsyncReads):
             plan = self._flush_plan(include_writes, self._stragglers.values())
         finally:
             self._guard.leave()
-        if plan.empty:
-            return FlushReport()
 
         def absorb() -> None:
             with self._inside("flush"):
                 plan.absorb()
 
-        try:
+        try:  # the writes are out of the session now: any interrupt restores them
+            if plan.empty:
+                return FlushReport()
             await drive(
                 plan.engine,
                 self.transport,

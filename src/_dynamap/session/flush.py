@@ -89,10 +89,17 @@ class FlushPlan:
             rng=rng,
             start=start,
         )
-        for ident in self.gets:
-            del state.gets[ident]
-        for ident in self.writes:
-            state.writes.pop(ident, None)
+        try:
+            for ident in self.gets:
+                del state.gets[ident]
+            for ident in self.writes:
+                state.writes.pop(ident, None)
+        except BaseException:  # an interrupt: no plan to restore yet, so put all back
+            for ident, pending in self.gets.items():
+                state.gets.setdefault(ident, pending)
+            for ident, write in self.queued.items():
+                state.writes.setdefault(ident, write)
+            raise
 
     @property
     def empty(self) -> bool:

@@ -242,10 +242,10 @@ class Session(SessionFacade, SyncReads):
             await_stragglers(self._stragglers, linger)
         with paused_gc(self.pause_gc):  # planning allocates as much as answering
             plan = self._flush_plan(include_writes, self._stragglers.values())
-            if plan.empty:
-                return FlushReport()
             try:
-                try:
+                try:  # the writes are out of the session now: any interrupt restores them
+                    if plan.empty:
+                        return FlushReport()
                     drive(
                         plan.engine,
                         self.transport,
