@@ -47,6 +47,7 @@ def _run(files: tuple[str, ...], at: int) -> bool:
     docs = [Doc(pk=f"d{i}", text='"\\é' * i, data={"n": i}) for i in range(6)]
     session = Session(transport=fake, concurrency=1)
     tracer = _Interrupt(at, files)
+    previous = sys.gettrace()  # coverage's tracer, under the test command: put back after
     sys.settrace(tracer)
     queued: list[Doc] = []
     try:
@@ -61,7 +62,7 @@ def _run(files: tuple[str, ...], at: int) -> bool:
     except FlushError as exc:  # handed back: resend
         exc.resend(session)
     finally:
-        sys.settrace(None)
+        sys.settrace(previous)
     pauser = gcpause._PAUSER  # pyright: ignore[reportPrivateUsage]
     if pauser.lock.locked():  # left held: every later flush would wait for it forever
         pauser.owner = None
