@@ -336,6 +336,29 @@ class FlushEngine:
         """Send nothing more (the flush is interrupted); answers in flight still count."""
         self.stopped = True
 
+    def may_send(self, now: float) -> bool:
+        """Whether a request taken earlier may still go out at `now`: not after a fatal
+        error, a stop, or the deadline (`next_request` would give nothing then)."""
+        return self.fatal is None and not self.stopped and now < self.deadline
+
+    def requeue(self, request: BatchRequest) -> None:
+        """Take back a request the driver took ahead but never sent: its units wait in
+        the queue again as if it had never been taken (the deadline, a stop or a fatal
+        error then deals with them as with any waiting unit)."""
+        if request.settled:
+            return
+        request.settled = True
+        self._in_flight -= 1
+        self.stats.requests -= 1
+        for unit in request.units:
+            unit.attempts -= 1
+            if unit.attempts > 0:
+                self.stats.retries -= 1
+            if isinstance(unit, GetUnit):
+                self._gets.push(unit)
+            else:
+                (self._singles if unit.single else self._writes).push(unit)
+
     def _retry(self, unit: Unit | None, now: float, error: str) -> None:
         if unit is None:
             return  # an answer about something we did not ask for

@@ -7,11 +7,11 @@ them. Pure code.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from _dynamap.errors import TransportError
 
-__all__ = ["Engine", "Request", "RequestT"]
+__all__ = ["Engine", "Lookahead", "Request", "RequestT"]
 
 
 class Request(Protocol):
@@ -59,3 +59,21 @@ class Engine(Protocol[RequestT]):
     def withdraw(self, request: RequestT) -> None: ...
 
     def stop(self) -> None: ...
+
+
+RequestC_contra = TypeVar("RequestC_contra", bound=Request, contravariant=True)
+
+
+@runtime_checkable
+class Lookahead(Protocol[RequestC_contra]):
+    """An engine whose requests a driver may take ahead of sending (to prepare them in
+    one run) and give back unsent.
+
+    Before sending a request taken earlier, the driver asks `may_send(now)`; when it
+    is False, or the driver stops, it hands every such request back with `requeue`,
+    which leaves their units as if they had never been taken.
+    """
+
+    def may_send(self, now: float) -> bool: ...
+
+    def requeue(self, request: RequestC_contra) -> None: ...

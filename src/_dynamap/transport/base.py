@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Transport"]
+__all__ = ["Prepared", "Preparing", "Transport"]
 
 
 @runtime_checkable
@@ -26,5 +26,49 @@ class Transport(Protocol):
         Args:
             operation: the DynamoDB operation name, as in the API reference.
             params: the request parameters, in DynamoDB's JSON shape (boto3's client form).
+        """
+        ...
+
+
+class Prepared:
+    """A request signed and encoded ahead of sending: what `Preparing.send` takes.
+
+    `size` is its body's length in bytes (what holding it costs); `request` is the
+    transport's own form of it.
+    """
+
+    __slots__ = ("request", "size")
+
+    def __init__(self, request: Any, size: int) -> None:
+        self.request = request
+        self.size = size
+
+
+@runtime_checkable
+class Preparing(Protocol):
+    """A transport that can sign and encode a request before it is sent.
+
+    The sync driver prepares the next requests in one run on its own thread, while
+    their data is still in the CPU's caches, and the workers only send them. Sending a
+    prepared request behaves exactly as `call` with the same parameters, except that
+    the signature dates from when it was prepared (the driver prepares again what
+    waited too long).
+    """
+
+    def prepare(self, operation: str, params: dict[str, Any]) -> Prepared:
+        """Sign and encode `operation` with `params` for a later `send`.
+
+        Args:
+            operation: the DynamoDB operation name.
+            params: the request parameters, in boto3's client form.
+        """
+        ...
+
+    def send(self, operation: str, prepared: Prepared) -> dict[str, Any]:
+        """Send a prepared request; return and raise as `call` does.
+
+        Args:
+            operation: the operation it was prepared for.
+            prepared: what `prepare` returned.
         """
         ...

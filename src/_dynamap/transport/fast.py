@@ -31,8 +31,10 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
+from botocore.awsrequest import AWSPreparedRequest
+
 from _dynamap.errors import TransportError
-from _dynamap.transport.base import Transport
+from _dynamap.transport.base import Prepared, Transport
 from _dynamap.transport.boto3 import transport_error
 from _dynamap.transport.connections import ConnectionPool, NoAnswer, NotSent
 from _dynamap.transport.wire import Wire
@@ -92,7 +94,28 @@ class FastTransport:
             operation: the DynamoDB operation name, e.g. "BatchGetItem".
             params: the request parameters, in boto3's client form.
         """
+        return self._send(operation, self.wire.prepare(operation, params, self._credentials()))
+
+    def prepare(self, operation: str, params: dict[str, Any]) -> Prepared:
+        """Sign and encode `operation` with `params` for a later `send` (see `Preparing`).
+
+        Args:
+            operation: the DynamoDB operation name.
+            params: the request parameters, in boto3's client form.
+        """
         request = self.wire.prepare(operation, params, self._credentials())
+        return Prepared(request, len(cast(bytes, request.body)))
+
+    def send(self, operation: str, prepared: Prepared) -> dict[str, Any]:
+        """Send a request made by `prepare`; return and raise as `call` does.
+
+        Args:
+            operation: the operation it was prepared for.
+            prepared: what `prepare` returned.
+        """
+        return self._send(operation, prepared.request)
+
+    def _send(self, operation: str, request: AWSPreparedRequest) -> dict[str, Any]:
         event = self._events.get(operation)
         if event is None:
             event = self._events[operation] = f"before-send.{self._service_id}.{operation}"

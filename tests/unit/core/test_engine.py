@@ -309,6 +309,63 @@ def test_a_withdrawn_request_was_never_sent():
     assert left.attempts == 0 and not left.maybe_applied  # type: ignore[union-attr]
 
 
+def test_a_requeued_request_leaves_its_units_as_if_never_taken():
+    e = engine(
+        gets=[get_unit("a", "g")],
+        writes=[put_unit("a", f"k{i}") for i in range(3)] + [single_unit("s")],
+    )
+    taken = drain(e)
+    assert [r.operation for r in taken] == ["BatchGetItem", "BatchWriteItem", "UpdateItem"]
+    for request in taken:
+        e.requeue(request)
+        e.abandon(request)  # a second outcome is ignored
+    assert e.stats.requests == 0 and e.stats.retries == 0 and e.abandoned == []
+    assert not e.idle and e.next_wakeup() == 0.0
+    again = drain(e)  # the same units, sent as if for the first time
+    assert [r.operation for r in again] == ["BatchGetItem", "BatchWriteItem", "UpdateItem"]
+    assert [u.attempts for r in again for u in r.units] == [1] * 5
+    assert e.stats.requests == 3 and e.stats.retries == 0
+
+
+def test_a_requeued_retry_keeps_its_earlier_attempts():
+    e = engine(writes=[put_unit("a", "x")], policy=RetryPolicy(base_delay=0.1, max_delay=0.1))
+    first = e.next_request(0.0)
+    assert first is not None
+    e.on_error(first, TransportError("ThrottlingException", "slow"), 0.0)
+    retry = e.next_request(1.0)
+    assert retry is not None and e.stats.retries == 1
+    e.requeue(retry)
+    assert e.stats.retries == 0 and retry.units[0].attempts == 1
+    assert e.next_request(1.0) is not None and e.stats.retries == 1
+
+
+def test_may_send_ends_with_a_stop_a_fatal_error_or_the_deadline():
+    e = engine(writes=[put_unit("a", "x")], policy=RetryPolicy(deadline=5.0))
+    assert e.may_send(4.9) and not e.may_send(5.0)
+    e.stop()
+    assert not e.may_send(0.0)
+    fatal = engine(writes=[put_unit("a", f"k{i}") for i in range(30)])
+    request = fatal.next_request(0.0)
+    assert request is not None
+    fatal.on_error(request, TransportError("ValidationException", "no"), 0.0)
+    assert not fatal.may_send(0.0)
+
+
+def test_requeued_units_expire_at_the_deadline_or_stay_unsent_after_a_stop():
+    expiring = engine(writes=[put_unit("a", "x")], policy=RetryPolicy(deadline=1.0))
+    request = expiring.next_request(0.0)
+    assert request is not None
+    expiring.requeue(request)
+    assert expiring.next_request(1.0) is None
+    assert len(expiring.unfinished()) == 1 and len(expiring.expired) == 1
+    stopped = engine(writes=[put_unit("a", "x")])
+    request = stopped.next_request(0.0)
+    assert request is not None
+    stopped.stop()
+    stopped.requeue(request)
+    assert len(stopped.unfinished()) == 1 and len(stopped.unsent) == 1
+
+
 # -- single-item writes -------------------------------------------------------------------------
 
 

@@ -16,8 +16,19 @@ from typing import Annotated, Any
 import pytest
 
 from _dynamap.drivers import gcpause
+from _dynamap.transport.base import Prepared
 from dynamap import FlushError, Model, PartitionKey, Session, to_item
 from tests.unit.session.test_raw_items import RawFake
+
+
+class PreparingRawFake(RawFake):
+    """RawFake whose requests the driver prepares ahead (see drivers/threads.py)."""
+
+    def prepare(self, operation: str, params: dict[str, Any]) -> Prepared:
+        return Prepared(params, 1)
+
+    def send(self, operation: str, prepared: Prepared) -> dict[str, Any]:
+        return self.call(operation, prepared.request)
 
 
 class Doc(Model, table="docs"):
@@ -43,8 +54,10 @@ class _Interrupt:
 
 def _run(files: tuple[str, ...], at: int) -> bool:
     found = gc.get_threshold()
-    fake = RawFake()
-    docs = [Doc(pk=f"d{i}", text='"\\é' * i, data={"n": i}) for i in range(6)]
+    preparing = "_dynamap/drivers/threads.py" in files
+    fake = PreparingRawFake() if preparing else RawFake()
+    count = 60 if preparing else 6  # three requests: some prepared ahead, some sent
+    docs = [Doc(pk=f"d{i}", text='"\\é' * (i % 7), data={"n": i}) for i in range(count)]
     session = Session(transport=fake, concurrency=1)
     tracer = _Interrupt(at, files)
     previous = sys.gettrace()  # coverage's tracer, under the test command: put back after
@@ -91,6 +104,7 @@ def _run(files: tuple[str, ...], at: int) -> bool:
         ),
         ("_dynamap/session/writes.py", "_dynamap/codec/jsonenc.py", "_dynamap/model/limits.py"),
         ("_dynamap/session/flush.py", "_dynamap/transport/wire.py"),
+        ("_dynamap/drivers/threads.py", "_dynamap/core/engine.py"),
         pytest.param(
             ("_dynamap/session/sync.py", "_dynamap/session/facade.py"),
             marks=pytest.mark.xfail(

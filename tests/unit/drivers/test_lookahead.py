@@ -1,0 +1,200 @@
+"""The thread driver's lookahead: requests prepared in runs on the flushing thread.
+
+Every request prepared ahead is either sent (as prepared, or signed again when it waited
+too long) or handed back to the engine unsent: a fatal error, the deadline or an
+interrupt never sends one late, and never loses one.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+import pytest
+
+from _dynamap.drivers import threads
+from _dynamap.transport.base import Prepared, Preparing
+from dynamap import FlushError, RetryPolicy, Session, TransportError
+from tests.support.fake import FakeClock, FakeDynamo
+from tests.support.models import User
+
+
+class PreparingFake(FakeDynamo):
+    """FakeDynamo that prepares requests (recording where and when) and sends them."""
+
+    def __init__(self, clock: FakeClock, seconds_per_call: float = 0.0) -> None:
+        super().__init__({"users": ("pk", "sk")})
+        self.clock = clock
+        self.seconds_per_call = seconds_per_call
+        self.prepared: list[tuple[int, float]] = []  # (thread, clock) of each prepare
+        self.sent_prepared = 0
+        self.prepare_errors: list[Exception] = []
+        self.interrupt_on_send: int | None = None  # raise KeyboardInterrupt on that send
+
+    def prepare(self, operation: str, params: dict[str, Any]) -> Prepared:
+        self.prepared.append((threading.get_ident(), self.clock.now))
+        if self.prepare_errors:
+            raise self.prepare_errors.pop(0)
+        return Prepared((operation, params), 100)
+
+    def send(self, operation: str, prepared: Prepared) -> dict[str, Any]:
+        assert prepared.request[0] == operation
+        self.sent_prepared += 1
+        return self.call(operation, prepared.request[1])
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if self.interrupt_on_send is not None and len(self.calls) == self.interrupt_on_send:
+            self.interrupt_on_send = None
+            raise KeyboardInterrupt
+        self.clock.now += self.seconds_per_call
+        return super().call(operation, params)
+
+
+def users(n: int) -> list[User]:
+    return [User(pk=f"u{i:04d}", sk="p", name=f"n{i}") for i in range(n)]
+
+
+def session(fake: PreparingFake, concurrency: int = 1, deadline: float = 1000.0) -> Session:
+    policy = RetryPolicy(base_delay=0.01, max_delay=0.02, deadline=deadline)
+    return Session(
+        transport=fake,
+        clock=fake.clock,
+        sleep=fake.clock.sleep,
+        rng=random.Random(1),
+        concurrency=concurrency,
+        retry=policy,
+    )
+
+
+def test_the_fake_is_a_preparing_transport():
+    assert isinstance(PreparingFake(FakeClock()), Preparing)
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_requests_are_prepared_in_one_run_on_the_flushing_thread(concurrency: int):
+    fake = PreparingFake(FakeClock())
+    with session(fake, concurrency) as s:
+        for user in users(300):
+            s.put(user)
+    assert len(fake.calls) == 12 == fake.sent_prepared  # every request sent as prepared
+    assert {thread for thread, _ in fake.prepared} == {threading.get_ident()}
+    assert len(fake.data["users"]) == 300
+
+
+def test_runs_are_bounded(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(threads, "AHEAD_REQUESTS", 3)
+    fake = PreparingFake(FakeClock())
+    runs: list[int] = []
+    prepare = fake.prepare
+
+    def counting(operation: str, params: dict[str, Any]) -> Prepared:
+        if len(fake.prepared) == len(fake.calls):  # nothing waiting: a new run starts
+            runs.append(0)
+        runs[-1] += 1
+        return prepare(operation, params)
+
+    fake.prepare = counting  # type: ignore[method-assign]
+    with session(fake) as s:
+        for user in users(250):
+            s.put(user)
+    assert runs == [3, 3, 3, 1] and len(fake.data["users"]) == 250
+
+
+def test_a_request_that_waited_too_long_is_prepared_again_as_it_is_sent():
+    fake = PreparingFake(FakeClock(), seconds_per_call=threads.PREPARED_FOR / 2)
+    with session(fake) as s:
+        for user in users(100):
+            s.put(user)
+    # Prepared together at t=0; sent at t=0, 15, 30 (still fresh) and 45 (too old).
+    assert len(fake.calls) == 4 and fake.sent_prepared == 3
+    assert len(fake.data["users"]) == 100
+
+
+def test_a_request_that_fails_to_prepare_is_sent_by_call_which_reports_the_failure():
+    fake = PreparingFake(FakeClock())
+    fake.prepare_errors = [RuntimeError("no credentials")]
+    with session(fake) as s:
+        for user in users(50):
+            s.put(user)
+    assert len(fake.calls) == 2 and fake.sent_prepared == 1  # the first went through call
+    assert len(fake.data["users"]) == 50
+
+
+def test_after_a_fatal_error_nothing_prepared_ahead_is_sent():
+    fake = PreparingFake(FakeClock())
+    fake.errors = [TransportError("ValidationException", "refused")]
+    s = session(fake)
+    for user in users(100):
+        s.put(user)
+    with pytest.raises(FlushError) as caught:
+        s.flush()
+    assert len(fake.calls) == 1 and len(fake.prepared) == 4  # three prepared, never sent
+    assert len(caught.value.unprocessed) == 100 and not caught.value.unknown
+    fake.errors = []
+    caught.value.resend(s)
+    s.flush()
+    assert len(fake.data["users"]) == 100
+
+
+def test_requests_waiting_ahead_at_the_deadline_expire_unsent():
+    fake = PreparingFake(FakeClock(), seconds_per_call=4.0)
+    s = session(fake, deadline=10.0)
+    for user in users(100):
+        s.put(user)
+    with pytest.raises(FlushError) as caught:
+        s.flush()
+    assert len(fake.calls) == 3  # at t=0, 4 and 8; the fourth would go at t=12
+    assert "25 were waiting when the 10s deadline passed" in str(caught.value)
+    assert len(caught.value.unprocessed) == 25 and not caught.value.unknown
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_an_interrupt_hands_back_what_was_prepared_ahead(concurrency: int):
+    fake = PreparingFake(FakeClock())
+    fake.interrupt_on_send = 2
+    s = session(fake, concurrency)
+    for user in users(200):
+        s.put(user)
+    with pytest.raises(KeyboardInterrupt):
+        s.flush()
+    sent = len(fake.calls)
+    assert sent <= 2 + concurrency
+    s.flush()  # what was not done waits in the session: sent now, nothing twice
+    assert len(fake.data["users"]) == 200
+    assert len(fake.calls) - sent <= 8 - 2 + 1  # the rest, plus any write of unknown outcome
+
+
+@pytest.mark.parametrize("interrupt_at", [0, 1, 3])
+def test_every_unit_is_accounted_for_after_an_interrupt(interrupt_at: int):
+    """Straight on the driver: each unit ends written or in `unfinished()`, once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from _dynamap.core.engine import FlushEngine, WriteUnit
+    from tests.unit.core.test_engine import key_of, put_unit
+
+    fake = PreparingFake(FakeClock())
+    fake.keys = {"a": ("pk",)}
+    fake.data = {"a": {}}
+    fake.interrupt_on_send = interrupt_at
+    units = [put_unit("a", f"k{i}") for i in range(200)]
+    engine = FlushEngine(
+        writes=units, key_of=key_of, policy=RetryPolicy(), rng=random.Random(1), start=0.0
+    )
+    with ThreadPoolExecutor(2) as pool, pytest.raises(KeyboardInterrupt):
+        threads.drive(
+            engine,
+            fake,
+            pool=pool,
+            concurrency=2,
+            absorb=lambda: None,
+            clock=fake.clock,
+            sleep=fake.clock.sleep,
+            linger=5.0,
+        )
+    written = [id(u) for u in engine.written]
+    left = [id(u) for u in engine.unfinished()]
+    assert sorted(written + left) == sorted(id(u) for u in units)
+    assert len(written) == len(fake.data["a"])
+    assert all(isinstance(u, WriteUnit) for u in engine.unfinished())
+    assert len(fake.calls) <= engine.stats.requests <= len(fake.calls) + 2  # + interrupted
