@@ -245,6 +245,9 @@ class FlushEngine:
             self.stats.capacity[table] = self.stats.capacity.get(table, 0.0) + float(
                 cap.get("CapacityUnits", 0.0)
             )
+        if request.operation == "BatchWriteItem" and not response.get("UnprocessedItems"):
+            self.written.extend(u for u in request.units if isinstance(u, WriteUnit))
+            return  # all done: no need to match anything by key
         pending = {unit.ident: unit for unit in request.units}
         if request.operation in _SINGLE:
             single = request.units[0]
