@@ -61,11 +61,8 @@ class Engine(Protocol[RequestT]):
     def stop(self) -> None: ...
 
 
-RequestC_contra = TypeVar("RequestC_contra", bound=Request, contravariant=True)
-
-
 @runtime_checkable
-class Lookahead(Protocol[RequestC_contra]):
+class Lookahead(Engine[RequestT], Protocol[RequestT]):
     """An engine whose requests a driver may take ahead of sending (to prepare them in
     one run) and give back unsent.
 
@@ -76,4 +73,4 @@ class Lookahead(Protocol[RequestC_contra]):
 
     def may_send(self, now: float) -> bool: ...
 
-    def requeue(self, request: RequestC_contra) -> None: ...
+    def requeue(self, request: RequestT) -> None: ...

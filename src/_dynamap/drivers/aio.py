@@ -18,12 +18,14 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic
+from typing import Any, Generic, cast
 
-from _dynamap.core.protocol import Engine, Request, RequestT
+from _dynamap.core.protocol import Engine, Lookahead, Request, RequestT
 from _dynamap.core.retry import CLIENT_FAILURE
+from _dynamap.drivers.ahead import Ahead
 from _dynamap.errors import TransportError
-from _dynamap.transport.asyncbase import AsyncTransport
+from _dynamap.transport.asyncbase import AsyncPreparing, AsyncTransport
+from _dynamap.transport.base import Prepared
 
 __all__ = ["AsyncStragglers", "await_stragglers", "drive"]
 
@@ -31,9 +33,16 @@ __all__ = ["AsyncStragglers", "await_stragglers", "drive"]
 AsyncStragglers = dict[asyncio.Task[dict[str, Any]], RequestT]
 
 
-async def _send(transport: AsyncTransport, request: Request, started: set[int]) -> dict[str, Any]:
+async def _send(
+    transport: AsyncTransport,
+    request: Request,
+    started: set[int],
+    prepared: Prepared | None = None,
+) -> dict[str, Any]:
     started.add(id(request))  # from here on the request may have gone out
     try:
+        if prepared is not None:
+            return await cast(AsyncPreparing, transport).send(request.operation, prepared)
         return await transport.call(request.operation, request.params)
     except TransportError:
         raise
@@ -90,6 +99,12 @@ class _Driver(Generic[RequestT]):
         self.stragglers = stragglers
         self.in_flight: dict[asyncio.Task[dict[str, Any]], RequestT] = {}
         self.started: set[int] = set()  # ids of the requests whose task began to run
+        # Requests prepared ahead, in runs (see ahead.py), with a transport that can.
+        self.ahead: Ahead[RequestT] | None = None
+        self.preparer: AsyncPreparing | None = None
+        if isinstance(transport, AsyncPreparing) and isinstance(engine, Lookahead):
+            self.ahead = Ahead(engine, clock)
+            self.preparer = transport
 
     async def run(self) -> None:
         engine, in_flight = self.engine, self.in_flight
@@ -97,11 +112,14 @@ class _Driver(Generic[RequestT]):
         while True:
             now = self.clock()
             while len(in_flight) < self.concurrency:
-                request = engine.next_request(now)
-                if request is None:
+                taken = await self._next(now)
+                if taken is None:
                     break
-                task = loop.create_task(_send(self.transport, request, self.started))
+                request, prepared = taken
+                task = loop.create_task(_send(self.transport, request, self.started, prepared))
                 in_flight[task] = request
+                if self.ahead is not None:
+                    self.ahead.taken(request)  # in flight now (no await in between)
             wakeup = engine.next_wakeup()
             if not in_flight:
                 if wakeup is None:
@@ -113,6 +131,8 @@ class _Driver(Generic[RequestT]):
             limit = engine.deadline if now < engine.deadline else engine.deadline + self.linger
             if now >= limit:
                 self._abandon_in_flight()
+                if self.ahead is not None:
+                    self.ahead.requeue_all()
                 return
             full = len(in_flight) >= self.concurrency
             until = limit if full or wakeup is None else min(wakeup, limit)
@@ -142,6 +162,37 @@ class _Driver(Generic[RequestT]):
                 _report(engine, request, task, now)
                 del self.in_flight[task]
         self._abandon_in_flight()
+        if self.ahead is not None:
+            self.ahead.requeue_all()  # never sent: their units wait again, unsent
+
+    async def _next(self, now: float) -> tuple[RequestT, Prepared | None] | None:
+        """The next request to send, and its prepared form (None: `call` prepares it)."""
+        ahead, preparer = self.ahead, self.preparer
+        if ahead is None or preparer is None:
+            request = self.engine.next_request(now)
+            return None if request is None else (request, None)
+        credentials: Any = None
+        first: RequestT | None = None
+        if not ahead:  # a new run, if there is work: the credentials to sign it with
+            first = self.engine.next_request(now)
+            if first is None:
+                return None
+            ahead.preparing = first  # handed back if the wait below is cancelled
+            try:
+                credentials = await preparer.credentials()
+            except Exception:
+                # Sent by `call`, which meets the failure again and reports it.
+                ahead.preparing = None
+                return first, None
+            except BaseException:
+                ahead.requeue_all()
+                raise
+            now = self.clock()
+
+        def prepare(operation: str, params: dict[str, Any]) -> Prepared:
+            return preparer.prepare(operation, params, credentials)
+
+        return ahead.next(now, prepare, first)
 
     def _abandon_in_flight(self) -> None:
         for task, request in self.in_flight.items():

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any
+from typing import Any, cast
 
 from _dynamap.transport.aiobotocore import (
     DEFAULT_POOL,
@@ -25,6 +25,7 @@ from _dynamap.transport.aiobotocore import (
     async_transport_error,
 )
 from _dynamap.transport.asyncbase import AsyncTransport
+from _dynamap.transport.base import Prepared
 from _dynamap.transport.fast import credentials_of, request_timeout, supported, wire_for
 from _dynamap.transport.wire import Wire
 
@@ -60,6 +61,30 @@ class AioFastTransport:
         self._emit: Any = meta.events.emit_until_response
         self._service_id: str = meta.service_model.service_id.hyphenize()
 
+    async def credentials(self) -> Any:
+        """The credentials to sign the next requests with (None when unsigned)."""
+        return await self._credentials()
+
+    def prepare(self, operation: str, params: dict[str, Any], credentials: Any) -> Prepared:
+        """Sign and encode `operation` with `params` for a later `send` (no I/O).
+
+        Args:
+            operation: the DynamoDB operation name.
+            params: the request parameters, in boto3's client form.
+            credentials: what `credentials()` returned.
+        """
+        request = self.wire.prepare(operation, params, credentials)
+        return Prepared(request, len(cast(bytes, request.body)))
+
+    async def send(self, operation: str, prepared: Prepared) -> dict[str, Any]:
+        """Send a request made by `prepare`; return and raise as `call` does.
+
+        Args:
+            operation: the operation it was prepared for.
+            prepared: what `prepare` returned.
+        """
+        return await self._send(operation, prepared.request)
+
     async def _credentials(self) -> Any:
         if not self.wire.sign:
             return None
@@ -76,6 +101,9 @@ class AioFastTransport:
             params: the request parameters, in boto3's client form.
         """
         request = self.wire.prepare(operation, params, await self._credentials())
+        return await self._send(operation, request)
+
+    async def _send(self, operation: str, request: Any) -> dict[str, Any]:
         try:
             event = f"before-send.{self._service_id}.{operation}"
             _, response = await self._emit(event, request=request)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["AsyncTransport"]
+from _dynamap.transport.base import Prepared
+
+__all__ = ["AsyncPreparing", "AsyncTransport"]
 
 
 @runtime_checkable
@@ -27,5 +29,38 @@ class AsyncTransport(Protocol):
         Args:
             operation: the DynamoDB operation name, as in the API reference.
             params: the request parameters, in DynamoDB's JSON shape (boto3's client form).
+        """
+        ...
+
+
+@runtime_checkable
+class AsyncPreparing(Protocol):
+    """An async transport that can sign and encode requests before sending them.
+
+    The async driver awaits `credentials()` once per run of requests, prepares the
+    run with them on the event loop (`prepare` does no I/O), then sends each with
+    `send`, which behaves exactly as `call` with the same parameters.
+    """
+
+    async def credentials(self) -> Any:
+        """The credentials to sign the next run of requests with (refreshed if due)."""
+        ...
+
+    def prepare(self, operation: str, params: dict[str, Any], credentials: Any) -> Prepared:
+        """Sign and encode `operation` with `params` for a later `send`.
+
+        Args:
+            operation: the DynamoDB operation name.
+            params: the request parameters, in boto3's client form.
+            credentials: what `credentials()` returned.
+        """
+        ...
+
+    async def send(self, operation: str, prepared: Prepared) -> dict[str, Any]:
+        """Send a prepared request; return and raise as `call` does.
+
+        Args:
+            operation: the operation it was prepared for.
+            prepared: what `prepare` returned.
         """
         ...
