@@ -211,6 +211,12 @@ class _Driver(Generic[RequestT]):
             self._prepare_ahead(now, self.prepare)
             if not ahead:
                 return None
+            # Preparing takes time (credentials may refresh over the network): the
+            # deadline may have passed meanwhile, and nothing goes out after it.
+            now = self.clock()
+            if not self.lookahead.may_send(now):
+                self._requeue_ahead()
+                return None
         request, prepared, made = ahead[0]
         if prepared is not None and now - made > PREPARED_FOR:
             prepared = None  # waited too long: `call` signs it afresh
@@ -226,14 +232,18 @@ class _Driver(Generic[RequestT]):
                 return
             self.preparing = request  # accounted for by wind_down if interrupted here
             try:
-                prepared: Prepared | None = prepare(request.operation, request.params)
+                prepared = prepare(request.operation, request.params)
             except Exception:
                 # Not prepared: `call` prepares it when it is sent, meets the same failure
-                # and reports it as a failed call, as without this lookahead.
-                prepared = None
+                # and reports it as a failed call, as without this lookahead. The run ends
+                # here: the next requests would most likely fail alike (e.g. credentials
+                # failing to refresh, each attempt a network round trip), delaying that.
+                self.ahead.append((request, None, now))
+                self.preparing = None
+                return
             self.ahead.append((request, prepared, now))
             self.preparing = None
-            size += 0 if prepared is None else prepared.size
+            size += prepared.size
 
     def _taken(self, request: RequestT) -> None:
         if self.ahead and self.ahead[0][0] is request:

@@ -23,10 +23,15 @@ from tests.support.models import User
 class PreparingFake(FakeDynamo):
     """FakeDynamo that prepares requests (recording where and when) and sends them."""
 
-    def __init__(self, clock: FakeClock, seconds_per_call: float = 0.0) -> None:
+    def __init__(
+        self, clock: FakeClock, seconds_per_call: float = 0.0, seconds_per_prepare: float = 0.0
+    ) -> None:
         super().__init__({"users": ("pk", "sk")})
         self.clock = clock
         self.seconds_per_call = seconds_per_call
+        self.seconds_per_prepare = seconds_per_prepare
+        self.sent_at: list[float] = []  # the clock at each call (sent as prepared or not)
+        self.events: list[str] = []  # "prepare" and "call", in order
         self.prepared: list[tuple[int, float]] = []  # (thread, clock) of each prepare
         self.sent_prepared = 0
         self.prepare_errors: list[Exception] = []
@@ -34,6 +39,8 @@ class PreparingFake(FakeDynamo):
 
     def prepare(self, operation: str, params: dict[str, Any]) -> Prepared:
         self.prepared.append((threading.get_ident(), self.clock.now))
+        self.events.append("prepare")
+        self.clock.now += self.seconds_per_prepare
         if self.prepare_errors:
             raise self.prepare_errors.pop(0)
         return Prepared((operation, params), 100)
@@ -47,6 +54,8 @@ class PreparingFake(FakeDynamo):
         if self.interrupt_on_send is not None and len(self.calls) == self.interrupt_on_send:
             self.interrupt_on_send = None
             raise KeyboardInterrupt
+        self.sent_at.append(self.clock.now)
+        self.events.append("call")
         self.clock.now += self.seconds_per_call
         return super().call(operation, params)
 
@@ -147,6 +156,38 @@ def test_requests_waiting_ahead_at_the_deadline_expire_unsent():
     assert len(fake.calls) == 3  # at t=0, 4 and 8; the fourth would go at t=12
     assert "25 were waiting when the 10s deadline passed" in str(caught.value)
     assert len(caught.value.unprocessed) == 25 and not caught.value.unknown
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_nothing_goes_out_when_a_slow_prepare_run_ends_past_the_deadline(concurrency: int):
+    # Preparing takes time (a large run, or credentials refreshed over the network): the
+    # run starts at t=0 and ends at t=12, past the 10s deadline. Sending what it prepared
+    # then, on the time read before the run, would break the deadline.
+    fake = PreparingFake(FakeClock(), seconds_per_prepare=3.0)
+    s = session(fake, concurrency, deadline=10.0)
+    for user in users(100):
+        s.put(user)
+    with pytest.raises(FlushError) as caught:
+        s.flush()
+    assert fake.sent_at == []  # nothing sent at t >= 10
+    assert len(caught.value.unprocessed) == 100 and not caught.value.unknown
+
+
+def test_a_run_ends_at_the_first_request_that_fails_to_prepare():
+    # A transport failing to prepare (credentials that fail to refresh, each attempt
+    # possibly a network round trip) fails the same way on `call`, which stops the flush:
+    # trying to prepare every other request of the run first only delays that, unbounded
+    # by the deadline.
+    fake = PreparingFake(FakeClock())
+    fake.prepare_errors = [RuntimeError("no credentials")] * 4
+    fake.errors = [TransportError("ValidationException", "as call fails")]
+    s = session(fake)
+    for user in users(100):
+        s.put(user)
+    with pytest.raises(FlushError) as caught:
+        s.flush()
+    assert fake.events == ["prepare", "call"]
+    assert len(caught.value.unprocessed) == 100
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
