@@ -131,9 +131,9 @@ class _Driver(Generic[RequestT]):
                     break
                 request, prepared = taken
                 if self.pool is None:
-                    self.sending = request
-                    self._taken(request)
                     send = partial(_send, self.transport, request, prepared)
+                    self.sending = request
+                    self._taken(request)  # until then, an interrupt hands it back unsent
                     _report(engine, request, send, self.clock)
                     self.sending = None
                     self.absorb()
@@ -174,8 +174,10 @@ class _Driver(Generic[RequestT]):
         """After an exception: send nothing more, wait (bounded) for what is in flight."""
         engine = self.engine
         engine.stop()
-        if self.sending is not None:
-            engine.abandon(self.sending)  # a no-op if its outcome was reported
+        sending = self.sending
+        if sending is not None and not (self.ahead and self.ahead[0][0] is sending):
+            engine.abandon(sending)  # a no-op if its outcome was reported
+        # (still ahead: it never reached the transport, and `_requeue_ahead` hands it back)
         for future, request in self.in_flight.items():
             if future.cancel():  # queued behind busy workers: never sent
                 engine.withdraw(request)

@@ -206,6 +206,31 @@ def test_an_interrupt_hands_back_what_was_prepared_ahead(concurrency: int):
     assert len(fake.calls) - sent <= 8 - 2 + 1  # the rest, plus any write of unknown outcome
 
 
+def test_an_interrupt_before_a_request_leaves_the_ahead_run_hands_it_back_unsent(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Inline (no pool): an interrupt while the driver takes a request out of the run,
+    before the transport has it, must not report its writes as maybe applied."""
+    from _dynamap.core.engine import FlushEngine, WriteUnit
+    from tests.unit.core.test_engine import key_of
+
+    def interrupted(self: Any, request: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(threads._Driver, "_taken", interrupted)  # pyright: ignore[reportPrivateUsage]
+    fake = PreparingFake(FakeClock())
+    fake.keys, fake.data = {"a": ("pk",)}, {"a": {}}
+    item = {"pk": {"S": "k"}}
+    unit = WriteUnit("a", {"TableName": "a", "Item": item}, key_of("a", item), single="PutItem")
+    engine = FlushEngine(
+        writes=[unit], key_of=key_of, policy=RetryPolicy(), rng=random.Random(1), start=0.0
+    )
+    with pytest.raises(KeyboardInterrupt):
+        threads.drive(engine, fake, pool=None, concurrency=1, absorb=lambda: None, clock=fake.clock)
+    assert fake.calls == []
+    assert not unit.maybe_applied and engine.unfinished() == [unit] and engine.unsent == [unit]
+
+
 @pytest.mark.parametrize("interrupt_at", [0, 1, 3])
 def test_every_unit_is_accounted_for_after_an_interrupt(interrupt_at: int):
     """Straight on the driver: each unit ends written or in `unfinished()`, once."""
