@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from functools import partial
@@ -20,6 +19,7 @@ from typing import Any, Generic, cast
 
 from _dynamap.core.protocol import Engine, Lookahead, Request, RequestT
 from _dynamap.core.retry import CLIENT_FAILURE
+from _dynamap.drivers.ahead import Ahead
 from _dynamap.errors import TransportError
 from _dynamap.transport.base import Prepared, Preparing, Transport
 
@@ -27,13 +27,6 @@ __all__ = ["Stragglers", "await_stragglers", "drive"]
 
 # Requests a flush stopped waiting for while they were in flight, by their future.
 Stragglers = dict[Future[dict[str, Any]], RequestT]
-
-# Requests prepared ahead (see `_Driver._take`): at most this many, holding at most this
-# many body bytes (always at least one request). Those waiting longer than PREPARED_FOR
-# seconds are signed again when sent, so a signature is never old (SigV4 allows minutes).
-AHEAD_REQUESTS = 256
-AHEAD_BYTES = 8 << 20
-PREPARED_FOR = 30.0
 
 
 def _send(
@@ -112,13 +105,11 @@ class _Driver(Generic[RequestT]):
         self.in_flight: dict[Future[dict[str, Any]], RequestT] = {}
         self.sending: RequestT | None = None  # sent on this thread (no pool)
         self.now = 0.0
-        # Requests taken and prepared ahead, oldest first: (request, prepared, when).
-        self.ahead: deque[tuple[RequestT, Prepared | None, float]] = deque()
-        self.preparing: RequestT | None = None
-        self.lookahead: Lookahead[RequestT] | None = None
+        # Requests prepared ahead, in runs (see ahead.py), with a transport that can.
+        self.ahead: Ahead[RequestT] | None = None
         self.prepare: Callable[[str, dict[str, Any]], Prepared] | None = None
         if isinstance(transport, Preparing) and isinstance(engine, Lookahead):
-            self.lookahead = cast("Lookahead[RequestT]", engine)
+            self.ahead = Ahead(engine, clock)
             self.prepare = transport.prepare
 
     def run(self) -> None:
@@ -174,8 +165,8 @@ class _Driver(Generic[RequestT]):
         """After an exception: send nothing more, wait (bounded) for what is in flight."""
         engine = self.engine
         engine.stop()
-        sending = self.sending
-        if sending is not None and not (self.ahead and self.ahead[0][0] is sending):
+        sending, ahead = self.sending, self.ahead
+        if sending is not None and not (ahead and ahead.queue[0][0] is sending):
             engine.abandon(sending)  # a no-op if its outcome was reported
         # (still ahead: it never reached the transport, and `_requeue_ahead` hands it back)
         for future, request in self.in_flight.items():
@@ -196,71 +187,21 @@ class _Driver(Generic[RequestT]):
     def _next(self, now: float) -> tuple[RequestT, Prepared | None] | None:
         """The next request to send, and its prepared form (None: `call` prepares it).
 
-        With a preparing transport and a lookahead engine, requests are taken and
-        prepared in runs of up to AHEAD_REQUESTS (AHEAD_BYTES), then sent oldest first:
-        signing and encoding a run of them together, while their items are still in the
-        CPU's caches, costs a fraction of doing it one by one on a worker that has just
-        woken up. The request stays in `ahead` until `_taken` is called, once the
-        caller has recorded it as sending or in flight.
+        The request stays ahead until `_taken` is called, once the caller has recorded
+        it as sending or in flight.
         """
-        ahead = self.ahead
-        if self.lookahead is None or self.prepare is None:
+        if self.ahead is None or self.prepare is None:
             request = self.engine.next_request(now)
             return None if request is None else (request, None)
-        if ahead and not self.lookahead.may_send(now):
-            self._requeue_ahead()  # a fatal error, a stop or the deadline came in between
-        if not ahead:
-            self._prepare_ahead(now, self.prepare)
-            if not ahead:
-                return None
-            # Preparing takes time (credentials may refresh over the network): the
-            # deadline may have passed meanwhile, and nothing goes out after it.
-            now = self.clock()
-            if not self.lookahead.may_send(now):
-                self._requeue_ahead()
-                return None
-        request, prepared, made = ahead[0]
-        if prepared is not None and now - made > PREPARED_FOR:
-            prepared = None  # waited too long: `call` signs it afresh
-        return request, prepared
-
-    def _prepare_ahead(
-        self, now: float, prepare: Callable[[str, dict[str, Any]], Prepared]
-    ) -> None:
-        size = 0
-        while len(self.ahead) < AHEAD_REQUESTS and size < AHEAD_BYTES:
-            request = self.engine.next_request(now)
-            if request is None:
-                return
-            self.preparing = request  # accounted for by wind_down if interrupted here
-            try:
-                prepared = prepare(request.operation, request.params)
-            except Exception:
-                # Not prepared: `call` prepares it when it is sent, meets the same failure
-                # and reports it as a failed call, as without this lookahead. The run ends
-                # here: the next requests would most likely fail alike (e.g. credentials
-                # failing to refresh, each attempt a network round trip), delaying that.
-                self.ahead.append((request, None, now))
-                self.preparing = None
-                return
-            self.ahead.append((request, prepared, now))
-            self.preparing = None
-            size += prepared.size
+        return self.ahead.next(now, self.prepare)
 
     def _taken(self, request: RequestT) -> None:
-        if self.ahead and self.ahead[0][0] is request:
-            self.ahead.popleft()
+        if self.ahead is not None:
+            self.ahead.taken(request)
 
     def _requeue_ahead(self) -> None:
-        """Hand back every request taken ahead and not sent (its units wait again)."""
-        if self.lookahead is None:
-            return
-        for request, _, _ in self.ahead:
-            self.lookahead.requeue(request)  # a no-op for one already settled
-        self.ahead.clear()
-        if self.preparing is not None:
-            self.lookahead.requeue(self.preparing)
-            self.preparing = None
+        if self.ahead is not None:
+            self.ahead.requeue_all()
 
     def last_now(self) -> float:
         """The time last read from the clock (answers handled together share it)."""

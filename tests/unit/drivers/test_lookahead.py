@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from _dynamap.drivers import threads
+from _dynamap.drivers import ahead, threads
 from _dynamap.transport.base import Prepared, Preparing
 from dynamap import FlushError, RetryPolicy, Session, TransportError
 from tests.support.fake import FakeClock, FakeDynamo
@@ -92,7 +92,7 @@ def test_requests_are_prepared_in_one_run_on_the_flushing_thread(concurrency: in
 
 
 def test_runs_are_bounded(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(threads, "AHEAD_REQUESTS", 3)
+    monkeypatch.setattr(ahead, "AHEAD_REQUESTS", 3)
     fake = PreparingFake(FakeClock())
     runs: list[int] = []
     prepare = fake.prepare
@@ -111,7 +111,7 @@ def test_runs_are_bounded(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_a_request_that_waited_too_long_is_prepared_again_as_it_is_sent():
-    fake = PreparingFake(FakeClock(), seconds_per_call=threads.PREPARED_FOR / 2)
+    fake = PreparingFake(FakeClock(), seconds_per_call=ahead.PREPARED_FOR / 2)
     with session(fake) as s:
         for user in users(100):
             s.put(user)
