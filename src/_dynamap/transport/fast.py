@@ -64,6 +64,17 @@ class FastTransport:
     # The session may hand it batched puts as RawItems (their JSON, made while hot).
     raw_items = True
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass that wraps `call` (to log or count requests) expects every request
+        # to go through it: unless it wraps `send` too, drivers do not prepare ahead
+        # (a None method is not there for the Preparing protocol's isinstance check).
+        call = next(c for c in cls.__mro__ if "call" in c.__dict__)
+        send = next(c for c in cls.__mro__ if "send" in c.__dict__)
+        wrapped = call is not send and issubclass(call, send)
+        if "prepare" not in cls.__dict__:
+            setattr(cls, "prepare", None if wrapped else FastTransport.prepare)  # noqa: B010
+
     def __init__(self, client: Any) -> None:
         """Send with `client`'s credentials and configuration.
 

@@ -264,3 +264,31 @@ def test_every_unit_is_accounted_for_after_an_interrupt(interrupt_at: int):
     assert len(written) == len(fake.data["a"])
     assert all(isinstance(u, WriteUnit) for u in engine.unfinished())
     assert len(fake.calls) <= engine.stats.requests <= len(fake.calls) + 2  # + interrupted
+
+
+def test_a_fast_transport_subclass_wrapping_call_sees_every_request(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from _dynamap.transport.aiofast import AioFastTransport
+    from _dynamap.transport.asyncbase import AsyncPreparing
+    from _dynamap.transport.fast import FastTransport
+
+    class Logged(FastTransport):
+        def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            return super().call(operation, params)
+
+    class LoggedAll(Logged):
+        def send(self, operation: str, prepared: Prepared) -> dict[str, Any]:
+            return super().send(operation, prepared)
+
+    class AioLogged(AioFastTransport):
+        async def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            return await super().call(operation, params)
+
+    monkeypatch.setattr(FastTransport, "__init__", lambda self, client: None)
+    monkeypatch.setattr(AioFastTransport, "__init__", lambda self, client: None)
+    assert isinstance(FastTransport(None), Preparing)
+    assert not isinstance(Logged(None), Preparing)
+    assert isinstance(LoggedAll(None), Preparing)
+    assert isinstance(AioFastTransport(None), AsyncPreparing)
+    assert not isinstance(AioLogged(None), AsyncPreparing)
