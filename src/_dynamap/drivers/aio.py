@@ -181,7 +181,11 @@ class _Driver(Generic[RequestT]):
             try:
                 credentials = await preparer.credentials()
             except Exception:
-                # Sent by `call`, which meets the failure again and reports it.
+                # Sent by `call`, which meets the failure again and reports it; unless the
+                # wait took it past the deadline (nothing goes out after it): it waits again.
+                if not ahead.engine.may_send(self.clock()):
+                    ahead.requeue_all()
+                    return None
                 ahead.preparing = None
                 return first, None
             except BaseException:

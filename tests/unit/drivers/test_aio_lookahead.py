@@ -167,3 +167,59 @@ def test_every_unit_is_accounted_for_after_a_cancellation(cancel_at: int):
     assert sorted(written + left) == sorted(id(u) for u in units)
     assert len(written) == len(fake.fake.data["a"])
     assert engine.stats.requests <= len(fake.fake.calls) + 2  # + those cut short
+
+
+class SlowCredentials(AsyncPreparingFake):
+    """Credentials that take `seconds` of the fake clock, then fail (or are cancelled)."""
+
+    def __init__(self, clock: FakeClock, seconds: float, error: BaseException | None) -> None:
+        super().__init__(clock)
+        self.seconds = seconds
+        self.error = error
+        self.sent_at: list[float] = []
+
+    async def credentials(self) -> Any:
+        self.events.append("credentials")
+        await asyncio.sleep(0)
+        self.clock.now += self.seconds
+        if self.error is not None:
+            raise self.error
+        return "creds"
+
+    async def _answer(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.sent_at.append(self.clock.now)
+        return await super()._answer(operation, params)
+
+
+def test_credentials_failing_past_the_deadline_send_nothing():
+    """The request held while credentials were fetched is not sent by `call` once the
+    deadline passed meanwhile: it waits again, and expires unsent."""
+    fake = SlowCredentials(FakeClock(), seconds=11.0, error=RuntimeError("refresh failed"))
+
+    async def main() -> None:
+        s = session(fake, deadline=10.0)
+        for user in users(10):
+            s.put(user)
+        await s.flush()
+
+    with pytest.raises(FlushError) as caught:
+        asyncio.run(main())
+    assert fake.sent_at == []
+    assert len(caught.value.unprocessed) == 10 and not caught.value.unknown
+
+
+def test_a_cancellation_while_credentials_are_fetched_hands_the_run_back_unsent():
+    fake = SlowCredentials(FakeClock(), seconds=1.0, error=asyncio.CancelledError())
+    units = [put_unit("a", f"k{i}") for i in range(60)]
+    engine = FlushEngine(
+        writes=units, key_of=key_of, policy=RetryPolicy(), rng=random.Random(1), start=0.0
+    )
+
+    async def main() -> None:
+        await aio_driver.drive(engine, fake, concurrency=2, absorb=lambda: None, clock=fake.clock)
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(main())
+    assert fake.sent_at == [] and not engine.written and not engine.abandoned
+    assert sorted(id(u) for u in engine.unfinished()) == sorted(id(u) for u in units)
+    assert not any(u.maybe_applied for u in units)
