@@ -26,7 +26,13 @@ from _dynamap.transport.aiobotocore import (
 )
 from _dynamap.transport.asyncbase import AsyncTransport
 from _dynamap.transport.base import Prepared
-from _dynamap.transport.fast import credentials_of, request_timeout, supported, wire_for
+from _dynamap.transport.fast import (
+    credentials_of,
+    request_timeout,
+    supported,
+    wire_for,
+    wraps_call_only,
+)
 from _dynamap.transport.wire import Wire
 
 __all__ = ["AioFastTransport", "default_async_transport"]
@@ -50,11 +56,9 @@ class AioFastTransport:
         # A subclass that wraps `call` (to log or count requests) expects every request
         # to go through it: unless it wraps `send` too, drivers do not prepare ahead
         # (a None method is not there for the Preparing protocol's isinstance check).
-        call = next(c for c in cls.__mro__ if "call" in c.__dict__)
-        send = next(c for c in cls.__mro__ if "send" in c.__dict__)
-        wrapped = call is not send and issubclass(call, send)
         if "prepare" not in cls.__dict__:
-            setattr(cls, "prepare", None if wrapped else AioFastTransport.prepare)  # noqa: B010
+            prepare = None if wraps_call_only(cls) else AioFastTransport.prepare
+            setattr(cls, "prepare", prepare)  # noqa: B010
 
     def __init__(self, client: Any) -> None:
         """Send with `client`'s credentials, HTTP session and configuration.

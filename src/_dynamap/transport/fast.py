@@ -46,6 +46,7 @@ __all__ = [
     "request_timeout",
     "supported",
     "wire_for",
+    "wraps_call_only",
 ]
 
 log = logging.getLogger("dynamap")
@@ -69,11 +70,9 @@ class FastTransport:
         # A subclass that wraps `call` (to log or count requests) expects every request
         # to go through it: unless it wraps `send` too, drivers do not prepare ahead
         # (a None method is not there for the Preparing protocol's isinstance check).
-        call = next(c for c in cls.__mro__ if "call" in c.__dict__)
-        send = next(c for c in cls.__mro__ if "send" in c.__dict__)
-        wrapped = call is not send and issubclass(call, send)
         if "prepare" not in cls.__dict__:
-            setattr(cls, "prepare", None if wrapped else FastTransport.prepare)  # noqa: B010
+            prepare = None if wraps_call_only(cls) else FastTransport.prepare
+            setattr(cls, "prepare", prepare)  # noqa: B010
 
     def __init__(self, client: Any) -> None:
         """Send with `client`'s credentials and configuration.
@@ -157,6 +156,15 @@ class FastTransport:
         if status >= 300:
             log.debug("%s answered HTTP %d", operation, status)
         return self.wire.parse(status, headers, body)
+
+
+def wraps_call_only(cls: type) -> bool:
+    """Whether `cls` overrides `call` later than `send` (a mixin's `call` counts too):
+    its `call` comes first in the MRO, so requests sent without it would bypass it."""
+    mro = cls.__mro__
+    call = next(i for i, c in enumerate(mro) if "call" in c.__dict__)
+    send = next(i for i, c in enumerate(mro) if "send" in c.__dict__)
+    return call < send
 
 
 def credentials_of(client: Any) -> Any:

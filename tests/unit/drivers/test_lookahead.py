@@ -292,3 +292,37 @@ def test_a_fast_transport_subclass_wrapping_call_sees_every_request(
     assert isinstance(LoggedAll(None), Preparing)
     assert isinstance(AioFastTransport(None), AsyncPreparing)
     assert not isinstance(AioLogged(None), AsyncPreparing)
+
+
+def test_a_mixin_wrapping_call_sees_every_request(monkeypatch: pytest.MonkeyPatch):
+    """`class Logged(LogCalls, FastTransport)`: the mixin's call comes first in the MRO."""
+    from _dynamap.transport.aiofast import AioFastTransport
+    from _dynamap.transport.asyncbase import AsyncPreparing
+    from _dynamap.transport.fast import FastTransport
+
+    class LogCalls:
+        def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            return super().call(operation, params)  # type: ignore[misc]
+
+    class AioLogCalls:
+        async def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            return await super().call(operation, params)  # type: ignore[misc]
+
+    class LogSends:
+        def send(self, operation: str, prepared: Prepared) -> dict[str, Any]:
+            return super().send(operation, prepared)  # type: ignore[misc]
+
+    class Logged(LogCalls, FastTransport):
+        pass
+
+    class LoggedAll(LogSends, Logged):
+        pass
+
+    class AioLogged(AioLogCalls, AioFastTransport):
+        pass
+
+    monkeypatch.setattr(FastTransport, "__init__", lambda self, client: None)
+    monkeypatch.setattr(AioFastTransport, "__init__", lambda self, client: None)
+    assert not isinstance(Logged(None), Preparing)
+    assert isinstance(LoggedAll(None), Preparing)
+    assert not isinstance(AioLogged(None), AsyncPreparing)
