@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from _dynamap.drivers import ahead
 from _dynamap.transport.aiobotocore import AiobotocoreTransport
 from _dynamap.transport.aiofast import AioFastTransport, default_async_transport
 from dynamap import TransportError
@@ -137,8 +138,15 @@ def test_a_corrupted_answer_is_retried_and_never_decoded(proxy, tables):
     assert proxy.counts.keys["BatchGetItem"] == 60  # every key asked again after the corruption
 
 
-def test_credentials_rotating_mid_flush_sign_every_request(proxy, direct_client, tables):
-    """Async refreshable credentials close to expiry are refreshed before each request."""
+def test_credentials_rotating_mid_flush_sign_every_request(
+    proxy, direct_client, tables, monkeypatch
+):
+    """Async refreshable credentials close to expiry are refreshed before each request.
+
+    AioFastTransport fetches them once per run of requests prepared ahead (drivers/
+    ahead.py): runs of one request here, so that each request fetches them.
+    """
+    monkeypatch.setattr(ahead, "AHEAD_REQUESTS", 1)
     from aiobotocore.credentials import AioRefreshableCredentials
     from aiobotocore.session import get_session
 
