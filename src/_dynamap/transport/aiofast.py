@@ -29,9 +29,9 @@ from _dynamap.transport.base import Prepared
 from _dynamap.transport.fast import (
     credentials_of,
     request_timeout,
+    settle_prepare,
     supported,
     wire_for,
-    wraps_call_only,
 )
 from _dynamap.transport.wire import Wire
 
@@ -56,9 +56,7 @@ class AioFastTransport:
         # A subclass that wraps `call` (to log or count requests) expects every request
         # to go through it: unless it wraps `send` too, drivers do not prepare ahead
         # (a None method is not there for the Preparing protocol's isinstance check).
-        if "prepare" not in cls.__dict__:
-            prepare = None if wraps_call_only(cls) else AioFastTransport.prepare
-            setattr(cls, "prepare", prepare)  # noqa: B010
+        settle_prepare(cls)
 
     def __init__(self, client: Any) -> None:
         """Send with `client`'s credentials, HTTP session and configuration.

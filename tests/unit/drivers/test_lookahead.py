@@ -326,3 +326,38 @@ def test_a_mixin_wrapping_call_sees_every_request(monkeypatch: pytest.MonkeyPatc
     assert not isinstance(Logged(None), Preparing)
     assert isinstance(LoggedAll(None), Preparing)
     assert not isinstance(AioLogged(None), AsyncPreparing)
+
+
+def test_a_subclass_keeps_the_prepare_it_inherits(monkeypatch: pytest.MonkeyPatch):
+    """A transport's own `prepare` is not replaced by FastTransport's in its subclasses."""
+    from _dynamap.transport.aiofast import AioFastTransport
+    from _dynamap.transport.fast import FastTransport
+
+    class Tweaked(FastTransport):
+        def prepare(self, operation: str, params: dict[str, Any]) -> Prepared:
+            return Prepared("tweaked", 1)
+
+    class Sub(Tweaked):
+        pass
+
+    class Wrapped(Tweaked):
+        def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            return super().call(operation, params)
+
+    class WrappedAll(Wrapped):
+        def send(self, operation: str, prepared: Prepared) -> dict[str, Any]:
+            return super().send(operation, prepared)
+
+    class AioTweaked(AioFastTransport):
+        def prepare(self, operation: str, params: dict[str, Any], credentials: Any) -> Prepared:
+            return Prepared("tweaked", 1)
+
+    class AioSub(AioTweaked):
+        pass
+
+    monkeypatch.setattr(FastTransport, "__init__", lambda self, client: None)
+    monkeypatch.setattr(AioFastTransport, "__init__", lambda self, client: None)
+    assert Sub(None).prepare("PutItem", {}).request == "tweaked"
+    assert not isinstance(Wrapped(None), Preparing)
+    assert WrappedAll(None).prepare("PutItem", {}).request == "tweaked"
+    assert AioSub(None).prepare("PutItem", {}, None).request == "tweaked"
