@@ -77,6 +77,20 @@ def session(fake: AsyncPreparingFake, concurrency: int = 1, deadline: float = 10
     )
 
 
+def failed_flush(fake: Any, count: int, **kwargs: Any) -> FlushError:
+    """Put `count` users in a session on `fake` and return the FlushError its flush raises."""
+
+    async def main() -> None:
+        s = session(fake, **kwargs)
+        for user in users(count):
+            s.put(user)
+        await s.flush()
+
+    with pytest.raises(FlushError) as caught:
+        asyncio.run(main())
+    return caught.value
+
+
 def test_the_fake_is_an_async_preparing_transport():
     assert isinstance(AsyncPreparingFake(FakeClock()), AsyncPreparing)
 
@@ -113,17 +127,10 @@ def test_credentials_that_fail_leave_the_request_to_call():
 def test_requests_waiting_ahead_at_the_deadline_expire_unsent():
     fake = AsyncPreparingFake(FakeClock(), seconds_per_call=4.0)
 
-    async def main() -> None:
-        s = session(fake, deadline=10.0)
-        for user in users(100):
-            s.put(user)
-        await s.flush()
-
-    with pytest.raises(FlushError) as caught:
-        asyncio.run(main())
+    caught = failed_flush(fake, 100, deadline=10.0)
     assert fake.events.count("send") == 3  # at t=0, 4 and 8
-    assert "25 were waiting when the 10s deadline passed" in str(caught.value)
-    assert len(caught.value.unprocessed) == 25 and not caught.value.unknown
+    assert "25 were waiting when the 10s deadline passed" in str(caught)
+    assert len(caught.unprocessed) == 25 and not caught.unknown
 
 
 def test_after_a_fatal_error_nothing_prepared_ahead_is_sent():
@@ -132,16 +139,9 @@ def test_after_a_fatal_error_nothing_prepared_ahead_is_sent():
     fake = AsyncPreparingFake(FakeClock())
     fake.fake.errors = [TransportError("ValidationException", "refused")]
 
-    async def main() -> None:
-        s = session(fake)
-        for user in users(100):
-            s.put(user)
-        await s.flush()
-
-    with pytest.raises(FlushError) as caught:
-        asyncio.run(main())
+    caught = failed_flush(fake, 100)
     assert fake.events.count("send") == 1 and fake.events.count("prepare") == 4
-    assert len(caught.value.unprocessed) == 100 and not caught.value.unknown
+    assert len(caught.unprocessed) == 100 and not caught.unknown
 
 
 @pytest.mark.parametrize("cancel_at", [0, 1, 3])
@@ -196,16 +196,9 @@ def test_credentials_failing_past_the_deadline_send_nothing():
     deadline passed meanwhile: it waits again, and expires unsent."""
     fake = SlowCredentials(FakeClock(), seconds=11.0, error=RuntimeError("refresh failed"))
 
-    async def main() -> None:
-        s = session(fake, deadline=10.0)
-        for user in users(10):
-            s.put(user)
-        await s.flush()
-
-    with pytest.raises(FlushError) as caught:
-        asyncio.run(main())
+    caught = failed_flush(fake, 10, deadline=10.0)
     assert fake.sent_at == []
-    assert len(caught.value.unprocessed) == 10 and not caught.value.unknown
+    assert len(caught.unprocessed) == 10 and not caught.unknown
 
 
 def test_a_cancellation_while_credentials_are_fetched_hands_the_run_back_unsent():
