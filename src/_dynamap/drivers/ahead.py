@@ -111,9 +111,13 @@ class Ahead(Generic[RequestT]):
             size += prepared.size
         return bool(self.queue)
 
+    def holds(self, request: RequestT) -> bool:
+        """Whether `request` is still the next one here (not yet `taken`: never sent)."""
+        return bool(self.queue) and self.queue[0][0] is request
+
     def taken(self, request: RequestT) -> None:
         """The driver recorded `request` as sending or in flight: it leaves the queue."""
-        if self.queue and self.queue[0][0] is request:
+        if self.holds(request):
             self.queue.popleft()
 
     def requeue_all(self) -> None:

@@ -25,7 +25,7 @@ from _dynamap.core.retry import CLIENT_FAILURE
 from _dynamap.drivers.ahead import Ahead
 from _dynamap.errors import TransportError
 from _dynamap.transport.asyncbase import AsyncPreparing, AsyncTransport
-from _dynamap.transport.base import Prepared
+from _dynamap.transport.base import Prepared, wraps_call
 
 __all__ = ["AsyncStragglers", "await_stragglers", "drive"]
 
@@ -102,7 +102,11 @@ class _Driver(Generic[RequestT]):
         # Requests prepared ahead, in runs (see ahead.py), with a transport that can.
         self.ahead: Ahead[RequestT] | None = None
         self.preparer: AsyncPreparing | None = None
-        if isinstance(transport, AsyncPreparing) and isinstance(engine, Lookahead):
+        if (
+            isinstance(transport, AsyncPreparing)
+            and not wraps_call(transport)  # its `call` must see every request
+            and isinstance(engine, Lookahead)
+        ):
             self.ahead = Ahead(engine, clock)
             self.preparer = transport
 

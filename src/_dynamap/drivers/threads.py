@@ -21,7 +21,7 @@ from _dynamap.core.protocol import Engine, Lookahead, Request, RequestT
 from _dynamap.core.retry import CLIENT_FAILURE
 from _dynamap.drivers.ahead import Ahead
 from _dynamap.errors import TransportError
-from _dynamap.transport.base import Prepared, Preparing, Transport
+from _dynamap.transport.base import Prepared, Preparing, Transport, wraps_call
 
 __all__ = ["Stragglers", "await_stragglers", "drive"]
 
@@ -108,7 +108,11 @@ class _Driver(Generic[RequestT]):
         # Requests prepared ahead, in runs (see ahead.py), with a transport that can.
         self.ahead: Ahead[RequestT] | None = None
         self.prepare: Callable[[str, dict[str, Any]], Prepared] | None = None
-        if isinstance(transport, Preparing) and isinstance(engine, Lookahead):
+        if (
+            isinstance(transport, Preparing)
+            and not wraps_call(transport)  # its `call` must see every request
+            and isinstance(engine, Lookahead)
+        ):
             self.ahead = Ahead(engine, clock)
             self.prepare = transport.prepare
 
@@ -166,7 +170,7 @@ class _Driver(Generic[RequestT]):
         engine = self.engine
         engine.stop()
         sending, ahead = self.sending, self.ahead
-        if sending is not None and not (ahead and ahead.queue[0][0] is sending):
+        if sending is not None and not (ahead is not None and ahead.holds(sending)):
             engine.abandon(sending)  # a no-op if its outcome was reported
         # (still ahead: it never reached the transport, and `_requeue_ahead` hands it back)
         for future, request in self.in_flight.items():

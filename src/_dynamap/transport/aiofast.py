@@ -26,13 +26,7 @@ from _dynamap.transport.aiobotocore import (
 )
 from _dynamap.transport.asyncbase import AsyncTransport
 from _dynamap.transport.base import Prepared
-from _dynamap.transport.fast import (
-    credentials_of,
-    request_timeout,
-    settle_prepare,
-    supported,
-    wire_for,
-)
+from _dynamap.transport.fast import credentials_of, request_timeout, supported, wire_for
 from _dynamap.transport.wire import Wire
 
 __all__ = ["AioFastTransport", "default_async_transport"]
@@ -50,13 +44,6 @@ class AioFastTransport:
 
     # The session may hand it batched puts as RawItems (their JSON, made while hot).
     raw_items = True
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        # A subclass that wraps `call` (to log or count requests) expects every request
-        # to go through it: unless it wraps `send` too, drivers do not prepare ahead
-        # (a None method is not there for the Preparing protocol's isinstance check).
-        settle_prepare(cls)
 
     def __init__(self, client: Any) -> None:
         """Send with `client`'s credentials, HTTP session and configuration.

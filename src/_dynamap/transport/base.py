@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Prepared", "Preparing", "Transport"]
+__all__ = ["Prepared", "Preparing", "Transport", "wraps_call"]
 
 
 @runtime_checkable
@@ -72,3 +72,17 @@ class Preparing(Protocol):
             prepared: what `prepare` returned.
         """
         ...
+
+
+def wraps_call(transport: object) -> bool:
+    """Whether a class of `transport` overrides `call` later than `send` (a subclass or
+    mixin that logs or counts requests in `call`): it expects every request to go
+    through `call`, so drivers must not prepare its requests ahead and `send` them.
+
+    Args:
+        transport: a sync or async transport.
+    """
+    mro = type(transport).__mro__
+    call = next((i for i, c in enumerate(mro) if "call" in c.__dict__), len(mro))
+    send = next((i for i, c in enumerate(mro) if "send" in c.__dict__), len(mro))
+    return call < send

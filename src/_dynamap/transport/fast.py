@@ -45,9 +45,7 @@ __all__ = [
     "default_transport",
     "request_timeout",
     "supported",
-    "settle_prepare",
     "wire_for",
-    "wraps_call_only",
 ]
 
 log = logging.getLogger("dynamap")
@@ -65,13 +63,6 @@ class FastTransport:
 
     # The session may hand it batched puts as RawItems (their JSON, made while hot).
     raw_items = True
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        # A subclass that wraps `call` (to log or count requests) expects every request
-        # to go through it: unless it wraps `send` too, drivers do not prepare ahead
-        # (a None method is not there for the Preparing protocol's isinstance check).
-        settle_prepare(cls)
 
     def __init__(self, client: Any) -> None:
         """Send with `client`'s credentials and configuration.
@@ -155,35 +146,6 @@ class FastTransport:
         if status >= 300:
             log.debug("%s answered HTTP %d", operation, status)
         return self.wire.parse(status, headers, body)
-
-
-# Marks a class whose `prepare` settle_prepare switched off (rather than its author).
-_PREPARE_OFF = "_dynamap_prepare_off"
-
-
-def wraps_call_only(cls: type) -> bool:
-    """Whether `cls` overrides `call` later than `send` (a mixin's `call` counts too):
-    its `call` comes first in the MRO, so requests sent without it would bypass it."""
-    mro = cls.__mro__
-    call = next(i for i, c in enumerate(mro) if "call" in c.__dict__)
-    send = next(i for i, c in enumerate(mro) if "send" in c.__dict__)
-    return call < send
-
-
-def settle_prepare(cls: type) -> None:
-    """Switch `prepare` off (None) in a subclass that wraps `call` only; in one below it
-    that wraps `send` too, back to the nearest `prepare` defined above (not FastTransport's
-    if a class in between defines its own). A class's own `prepare` stays as it is."""
-    if "prepare" in cls.__dict__:
-        return
-    if wraps_call_only(cls):
-        setattr(cls, "prepare", None)  # noqa: B010
-        setattr(cls, _PREPARE_OFF, True)
-        return
-    defined = [c for c in cls.__mro__ if "prepare" in c.__dict__]
-    real = next(c for c in defined if not c.__dict__.get(_PREPARE_OFF, False))
-    if real is not defined[0]:
-        setattr(cls, "prepare", real.__dict__["prepare"])  # noqa: B010
 
 
 def credentials_of(client: Any) -> Any:

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from _dynamap.drivers import ahead, threads
-from _dynamap.transport.base import Prepared, Preparing
+from _dynamap.transport.asyncbase import AsyncPreparing
+from _dynamap.transport.base import Prepared, Preparing, wraps_call
 from dynamap import FlushError, RetryPolicy, Session, TransportError
 from tests.support.fake import FakeClock, FakeDynamo
 from tests.support.models import User
@@ -58,6 +59,16 @@ class PreparingFake(FakeDynamo):
         self.events.append("call")
         self.clock.now += self.seconds_per_call
         return super().call(operation, params)
+
+
+def prepares(transport: object) -> bool:
+    """Whether the thread driver prepares `transport`'s requests ahead."""
+    return isinstance(transport, Preparing) and not wraps_call(transport)
+
+
+def aio_prepares(transport: object) -> bool:
+    """Whether the asyncio driver prepares `transport`'s requests ahead."""
+    return isinstance(transport, AsyncPreparing) and not wraps_call(transport)
 
 
 def users(n: int) -> list[User]:
@@ -270,7 +281,6 @@ def test_a_fast_transport_subclass_wrapping_call_sees_every_request(
     monkeypatch: pytest.MonkeyPatch,
 ):
     from _dynamap.transport.aiofast import AioFastTransport
-    from _dynamap.transport.asyncbase import AsyncPreparing
     from _dynamap.transport.fast import FastTransport
 
     class Logged(FastTransport):
@@ -287,17 +297,16 @@ def test_a_fast_transport_subclass_wrapping_call_sees_every_request(
 
     monkeypatch.setattr(FastTransport, "__init__", lambda self, client: None)
     monkeypatch.setattr(AioFastTransport, "__init__", lambda self, client: None)
-    assert isinstance(FastTransport(None), Preparing)
-    assert not isinstance(Logged(None), Preparing)
-    assert isinstance(LoggedAll(None), Preparing)
-    assert isinstance(AioFastTransport(None), AsyncPreparing)
-    assert not isinstance(AioLogged(None), AsyncPreparing)
+    assert prepares(FastTransport(None))
+    assert not prepares(Logged(None))
+    assert prepares(LoggedAll(None))
+    assert aio_prepares(AioFastTransport(None))
+    assert not aio_prepares(AioLogged(None))
 
 
 def test_a_mixin_wrapping_call_sees_every_request(monkeypatch: pytest.MonkeyPatch):
     """`class Logged(LogCalls, FastTransport)`: the mixin's call comes first in the MRO."""
     from _dynamap.transport.aiofast import AioFastTransport
-    from _dynamap.transport.asyncbase import AsyncPreparing
     from _dynamap.transport.fast import FastTransport
 
     class LogCalls:
@@ -323,9 +332,9 @@ def test_a_mixin_wrapping_call_sees_every_request(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(FastTransport, "__init__", lambda self, client: None)
     monkeypatch.setattr(AioFastTransport, "__init__", lambda self, client: None)
-    assert not isinstance(Logged(None), Preparing)
-    assert isinstance(LoggedAll(None), Preparing)
-    assert not isinstance(AioLogged(None), AsyncPreparing)
+    assert not prepares(Logged(None))
+    assert prepares(LoggedAll(None))
+    assert not aio_prepares(AioLogged(None))
 
 
 def test_a_subclass_keeps_the_prepare_it_inherits(monkeypatch: pytest.MonkeyPatch):
@@ -358,6 +367,20 @@ def test_a_subclass_keeps_the_prepare_it_inherits(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(FastTransport, "__init__", lambda self, client: None)
     monkeypatch.setattr(AioFastTransport, "__init__", lambda self, client: None)
     assert Sub(None).prepare("PutItem", {}).request == "tweaked"
-    assert not isinstance(Wrapped(None), Preparing)
+    assert not prepares(Wrapped(None))
     assert WrappedAll(None).prepare("PutItem", {}).request == "tweaked"
     assert AioSub(None).prepare("PutItem", {}, None).request == "tweaked"
+
+
+def test_a_flush_through_a_transport_wrapping_call_sends_every_request_by_call():
+    class Counted(PreparingFake):
+        def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+            self.counted = getattr(self, "counted", 0) + 1
+            return super().call(operation, params)
+
+    fake = Counted(FakeClock())
+    with session(fake, 4) as s:
+        for user in users(300):
+            s.put(user)
+    assert fake.prepared == [] and fake.sent_prepared == 0
+    assert fake.counted == len(fake.calls) == 12 and len(fake.data["users"]) == 300
