@@ -138,6 +138,13 @@ class ModelInfo:
             if self.key_attrs and all(k.type == "S" and k.plain is str for k in self.key_attrs)
             else None
         )
+        # Keys that are all S: (field, attribute, byte limit) each, for the inline path of
+        # key_of (values of an instance, validated already, whatever their constraints).
+        self._str_names: tuple[tuple[str, str, int], ...] | None = (
+            tuple((k.name, k.attr, k.max_bytes) for k in self.key_attrs)
+            if self.key_attrs and all(k.type == "S" for k in self.key_attrs)
+            else None
+        )
         self.indexes = self._resolve_indexes()
         self.version: FieldCodec | None = find_version(model, self.codec)  # optimistic locking
         self.kind: Kind | None = find_kind(model, self.codec, self.table)  # single-table kinds
@@ -215,6 +222,21 @@ class ModelInfo:
     def key_of(self, instance: Model) -> tuple[Item, CanonicalKey]:
         """The primary key of an instance, encoded, and its canonical identity."""
         values = instance.__dict__
+        inline = self._str_names
+        if inline is not None:
+            # The common key, as in key_from_values: non-empty ASCII str values surely
+            # within their limits are their own canonical form. Anything else (an absent
+            # value after model_construct(), too) takes the checks below.
+            fast: Item = {}
+            for name, attr, limit in inline:
+                value = values.get(name)
+                if value.__class__ is not str or not value or not value.isascii():
+                    break
+                if len(value) > limit:
+                    break
+                fast[attr] = {"S": value}
+            else:
+                return fast, tuple([av["S"] for av in fast.values()])
         key: Item = {}
         for k in self.key_attrs:
             value = values.get(k.name)  # absent after model_construct() without it

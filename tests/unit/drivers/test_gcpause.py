@@ -192,6 +192,35 @@ def test_a_few_survivors_stay_young(monkeypatch):
     assert _young(kept[0]) and not _oldest(kept[0])
 
 
+def test_survivors_are_counted_when_the_pause_freed_many_older_objects(monkeypatch):
+    # The collector's young count is net of every object freed, old ones too: a flush
+    # that drops its plan (made before the pause) can leave it near zero while many of
+    # its own objects are young. A long pause counts them one by one, and promotes them.
+    now = [0.0]
+    monkeypatch.setattr(gcpause, "_PAUSER", _Pauser(clock=lambda: now[0]))
+    monkeypatch.setattr(gcpause, "PROMOTE_AT", 1000)
+    old = [[i] for i in range(3000)]
+    gc.collect()  # now old: freeing them lowers the young count all the same
+    with paused_gc():
+        kept = [[i] for i in range(2000)]
+        del old
+        assert gc.get_count()[0] < 1000  # what the count alone would go by
+        now[0] += gcpause.COUNT_AFTER
+    assert _oldest(kept[0]) and not _young(kept[0])
+
+
+def test_a_short_pause_goes_by_the_count_alone(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(gcpause, "_PAUSER", _Pauser(clock=lambda: now[0]))
+    monkeypatch.setattr(gcpause, "PROMOTE_AT", 1000)
+    old = [[i] for i in range(3000)]
+    gc.collect()
+    with paused_gc():
+        kept = [[i] for i in range(2000)]
+        del old
+    assert _young(kept[0])  # not counted one by one: a small flush pays nothing for it
+
+
 def test_objects_the_application_froze_stay_frozen(monkeypatch):
     monkeypatch.setattr(gcpause, "PROMOTE_AT", 1000)
     mine = [object()]
@@ -297,9 +326,9 @@ def test_thresholds_set_while_widened_are_kept(pauser):
 
 def test_a_high_threshold_or_a_collector_off_is_left_alone(pauser):
     p, _ = pauser
-    gc.set_threshold(50_000, 10, 10)
+    gc.set_threshold(500_000, 10, 10)
     p.busy()
-    assert gc.get_threshold() == (50_000, 10, 10)
+    assert gc.get_threshold() == (500_000, 10, 10)
     p.enter()
     p.leave()
     gc.disable()
