@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from _dynamap.codec.wireread import BatchGetReader
 from _dynamap.core.retry import RetryPolicy, is_retryable, outcome_unknown
 from _dynamap.core.units import (
     MAX_GET_KEYS,
@@ -208,7 +209,11 @@ class FlushEngine:
             assert isinstance(unit, GetUnit)
             entry["Keys"].append(unit.key)
         params = {"RequestItems": items, "ReturnConsumedCapacity": "TOTAL"}
-        return BatchRequest("BatchGetItem", params, units)
+        request = BatchRequest("BatchGetItem", params, units)
+        readers = {t: r.reader if (r := self.reads.get(t)) else None for t in items}
+        if any(readers.values()):
+            request.reader = BatchGetReader(readers)
+        return request
 
     def _write_request(self, units: list[Unit]) -> BatchRequest:
         items: dict[str, list[dict[str, Any]]] = {}

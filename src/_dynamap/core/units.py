@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from _dynamap.codec.wireread import BatchGetReader, ItemReader
 from _dynamap.expr.names import Projection
 
 __all__ = [
@@ -90,10 +91,12 @@ Unit = GetUnit | WriteUnit
 
 @dataclass(frozen=True)
 class TableRead:
-    """How one table is read in this flush: merged projection and consistency."""
+    """How one table is read in this flush: merged projection and consistency, and the
+    reader of its items when they are all read into one model that has one."""
 
     projection: Projection | None
     consistent: bool
+    reader: ItemReader | None = None
 
 
 # TransactWriteItems only in a session's record of an abandoned transaction (its writes).
@@ -110,6 +113,8 @@ class BatchRequest:
     params: dict[str, Any]
     units: list[Unit]
     settled: bool = False  # answered, failed or abandoned: a second outcome is ignored
+    # A BatchGetItem's reader of its answer, for a transport that can use one.
+    reader: BatchGetReader | None = None
 
     @property
     def tables(self) -> list[str]:

@@ -106,6 +106,9 @@ class Ahead(Generic[RequestT]):
                 self.queue.append((request, None, now))
                 self.preparing = None
                 break
+            # A BatchGetItem's reader of its answer (core's BatchRequest; other engines'
+            # requests have none).
+            prepared.reader = getattr(request, "reader", None)
             self.queue.append((request, prepared, now))
             self.preparing = None
             size += prepared.size

@@ -17,6 +17,7 @@ from _dynamap.codec.located import LocatedError
 from _dynamap.codec.modelcodec import FieldCodec, ModelCodec, check_nested, codec_for
 from _dynamap.codec.size import too_large
 from _dynamap.codec.values import Item
+from _dynamap.codec.wireread import ItemReader, item_reader
 from _dynamap.declare.annotations import (
     is_optional,
     literal_values,
@@ -194,6 +195,16 @@ class ModelInfo:
         bare: Any = annotation
         plain = bare if bare in (str, int, Decimal, bytes) and not constraints else None
         return KeyAttr(field, attr, key_type, TypeAdapter(full), plain, role)
+
+    @cached_property
+    def item_reader(self) -> ItemReader | None:
+        """Reads this model's items straight from BatchGetItem answers
+        (`codec/wireread.py`); None for a model with a kind (its discriminator is
+        checked on whole items) or one that reader cannot take."""
+        if self.kind is not None or not self.key_attrs:
+            return None
+        attrs = tuple(k.attr for k in self.key_attrs)
+        return item_reader(self.model, self.codec.fields, attrs)
 
     def key_from_values(self, values: tuple[Any, ...]) -> tuple[Item, CanonicalKey]:
         """Validate positional key values (partition, then sort) and encode them."""

@@ -350,5 +350,7 @@ def plan_reads(state: UnitOfWork, gets: dict[Ident, PendingGet]) -> dict[str, Ta
         projection = render_projection(names)
         # Too long to send (several wide views of one table): read whole items.
         too_long = len(projection.expression.encode()) > _MAX_EXPRESSION
-        reads[table] = TableRead(None if too_long else projection, consistent[table])
+        # One model read from the table: its items can be read straight into it.
+        reader = model_info(next(iter(readers))).item_reader if len(readers) == 1 else None
+        reads[table] = TableRead(None if too_long else projection, consistent[table], reader)
     return reads

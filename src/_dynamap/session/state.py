@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from _dynamap.codec.values import Item
+from _dynamap.codec.wireread import DecodedItem
 from _dynamap.core.engine import Ident
 from _dynamap.errors import DecodeError, DynamapError, InvalidKeyError, ModelDefinitionError
 from _dynamap.expr.conditions import Condition
@@ -316,8 +317,12 @@ class UnitOfWork:
 
     def load(self, info: ModelInfo, ident: Ident, item: Item) -> Model:
         """Decode an item read from the table and track the instance."""
-        check_kind(info.kind, info.name, item)
-        instance: Model = info.codec.decode(item)
+        instance: Model
+        if isinstance(item, DecodedItem):  # read straight into its model (wireread.py)
+            instance = decoded_instance(info, item)
+        else:
+            check_kind(info.kind, info.name, item)
+            instance = info.codec.decode(item)
         snapshot = info.codec.snapshot(instance)
         entry = Entry(instance, info, ident, snapshot)
         if watch(info)[1]:
@@ -406,6 +411,19 @@ class UnitOfWork:
             elif watch(entry.info)[1]:  # assigned, but equal: skip it from now on
                 entry.seen, entry.seen_of = entry.instance.__dict__, entry.snapshot
         return found
+
+
+def decoded_instance(info: ModelInfo, item: DecodedItem) -> Model:
+    """The instance of an item read straight into its model, which must be `info`'s: the
+    flush reads a table that way only when one model reads it."""
+    reader = item.reader
+    if reader.model is not info.model:  # not a whole item: it cannot be read otherwise
+        raise DynamapError(
+            f"{info.name}: an item read as {reader.model.__qualname__} cannot be read as "
+            f"another model"
+        )
+    instance: Model = reader.instance(item)
+    return instance
 
 
 def check_update(info: ModelInfo, update: Update) -> None:

@@ -19,6 +19,7 @@ import inspect
 import logging
 from typing import Any, cast
 
+from _dynamap.codec.wireread import BatchGetReader
 from _dynamap.transport.aiobotocore import (
     DEFAULT_POOL,
     AiobotocoreTransport,
@@ -83,7 +84,7 @@ class AioFastTransport:
             operation: the operation it was prepared for.
             prepared: what `prepare` returned.
         """
-        return await self._send(operation, prepared.request)
+        return await self._send(operation, prepared.request, prepared.reader)
 
     async def _credentials(self) -> Any:
         if not self.wire.sign:
@@ -103,7 +104,9 @@ class AioFastTransport:
         request = self.wire.prepare(operation, params, await self._credentials())
         return await self._send(operation, request)
 
-    async def _send(self, operation: str, request: Any) -> dict[str, Any]:
+    async def _send(
+        self, operation: str, request: Any, reader: BatchGetReader | None = None
+    ) -> dict[str, Any]:
         try:
             event = f"before-send.{self._service_id}.{operation}"
             _, response = await self._emit(event, request=request)
@@ -119,7 +122,7 @@ class AioFastTransport:
             raise error from exc
         if status >= 300:
             log.debug("%s answered HTTP %d", operation, status)
-        return self.wire.parse(status, headers, body)
+        return self.wire.parse(status, headers, body, reader)
 
     async def close(self) -> None:
         """Nothing to close: the HTTP session is the client's, closed with it."""

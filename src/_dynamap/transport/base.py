@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from _dynamap.codec.wireread import BatchGetReader
+
 __all__ = ["Prepared", "Preparing", "Transport", "wraps_call"]
 
 
@@ -34,14 +36,17 @@ class Prepared:
     """A request signed and encoded ahead of sending: what `Preparing.send` takes.
 
     `size` is its body's length in bytes (what holding it costs); `request` is the
-    transport's own form of it.
+    transport's own form of it. `reader` is set by the driver for a BatchGetItem whose
+    answer can be read straight into models (`codec/wireread.py`): a transport that
+    parses JSON itself may use it, and must parse the general way when it answers None.
     """
 
-    __slots__ = ("request", "size")
+    __slots__ = ("reader", "request", "size")
 
     def __init__(self, request: Any, size: int) -> None:
         self.request = request
         self.size = size
+        self.reader: BatchGetReader | None = None
 
 
 @runtime_checkable

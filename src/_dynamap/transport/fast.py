@@ -33,6 +33,7 @@ from typing import Any, cast
 
 from botocore.awsrequest import AWSPreparedRequest
 
+from _dynamap.codec.wireread import BatchGetReader
 from _dynamap.errors import TransportError
 from _dynamap.transport.base import Prepared, Transport
 from _dynamap.transport.boto3 import transport_error
@@ -113,9 +114,11 @@ class FastTransport:
             operation: the operation it was prepared for.
             prepared: what `prepare` returned.
         """
-        return self._send(operation, prepared.request)
+        return self._send(operation, prepared.request, prepared.reader)
 
-    def _send(self, operation: str, request: AWSPreparedRequest) -> dict[str, Any]:
+    def _send(
+        self, operation: str, request: AWSPreparedRequest, reader: BatchGetReader | None = None
+    ) -> dict[str, Any]:
         event = self._events.get(operation)
         if event is None:
             event = self._events[operation] = f"before-send.{self._service_id}.{operation}"
@@ -138,14 +141,19 @@ class FastTransport:
             if error is None:
                 raise
             raise error from exc
-        return self._parse(operation, status, headers, body)
+        return self._parse(operation, status, headers, body, reader)
 
     def _parse(
-        self, operation: str, status: int, headers: Mapping[str, str], body: bytes
+        self,
+        operation: str,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        reader: BatchGetReader | None = None,
     ) -> dict[str, Any]:
         if status >= 300:
             log.debug("%s answered HTTP %d", operation, status)
-        return self.wire.parse(status, headers, body)
+        return self.wire.parse(status, headers, body, reader)
 
 
 def credentials_of(client: Any) -> Any:

@@ -35,6 +35,7 @@ from botocore.awsrequest import AWSPreparedRequest, HeadersDict
 from botocore.exceptions import NoCredentialsError
 
 from _dynamap.codec.jsonenc import BINARY_MARKERS
+from _dynamap.codec.wireread import BatchGetReader
 from _dynamap.errors import TransportError
 from _dynamap.transport.signing import Signer
 
@@ -236,6 +237,7 @@ def parse_answer(
     body: bytes,
     *,
     error_members: Any = None,
+    reader: BatchGetReader | None = None,
 ) -> dict[str, Any]:
     """The parsed answer of a 2xx response; raise TransportError for anything else.
 
@@ -249,6 +251,9 @@ def parse_answer(
         error_members: called with an error code, returns the names of the fields the
             service model declares for that error (see `Wire.error_members`); None keeps
             every field of the error body.
+        reader: for a BatchGetItem, reads the answer's items straight into their models
+            (`codec/wireread.py`); an answer it does not take (or one with binary data,
+            which the general path decodes) is parsed the general way.
     """
     crc = headers.get("x-amz-crc32")
     if crc is not None and (zlib.crc32(body) & 0xFFFFFFFF) != _crc_value(crc):
@@ -258,6 +263,10 @@ def parse_answer(
         )
     if status >= 300:
         raise error_from_answer(status, body, error_members)
+    if reader is not None and not any(marker in body for marker in _IN_MARKERS):
+        read = reader.parse(body)
+        if read is not None:
+            return read
     try:
         parsed = _loads(body)
     except (ValueError, binascii.Error) as exc:
@@ -376,15 +385,22 @@ class Wire:
         prepared = HeadersDict(headers)
         return AWSPreparedRequest("POST", self.url, cast(Any, prepared), body, False)
 
-    def parse(self, status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    def parse(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        reader: BatchGetReader | None = None,
+    ) -> dict[str, Any]:
         """The parsed answer of a response, or raise its TransportError (see `parse_answer`).
 
         Args:
             status: the HTTP status.
             headers: the response headers.
             body: the response body.
+            reader: a BatchGetItem's reader of its items (see `parse_answer`).
         """
-        return parse_answer(status, headers, body, error_members=self.error_members)
+        return parse_answer(status, headers, body, error_members=self.error_members, reader=reader)
 
     def error_members(self, code: str) -> frozenset[str] | None:
         """The fields the service model declares for error `code` (empty if not modeled).

@@ -66,6 +66,24 @@ def test_writes_are_chunked_by_25_across_tables():
     assert list(requests[1].params["RequestItems"]) == ["a", "b"]
 
 
+def test_a_get_request_carries_the_readers_of_its_tables():
+    from _dynamap.model.model import model_info
+    from tests.support.models import Order
+
+    reader = model_info(Order).item_reader
+    assert reader is not None
+    gets = [get_unit("a", "x"), get_unit("b", "y")] + [get_unit("c", f"k{i}") for i in range(99)]
+    reads = {
+        "a": TableRead(None, False, reader),
+        "b": TableRead(None, False),
+        "c": TableRead(None, False),
+    }
+    first, second = drain(engine(gets=gets, reads=reads))
+    assert first.reader is not None and first.reader.readers == {"a": reader, "b": None, "c": None}
+    assert second.reader is None  # only table c, which has no reader: parsed as plain dicts
+    assert drain(engine(gets=[get_unit("b", "y")]))[0].reader is None
+
+
 def test_table_read_settings_are_applied():
     projection = render_projection(["pk", "name"])
     e = engine(gets=[get_unit("a", "x")], reads={"a": TableRead(projection, True)})

@@ -384,3 +384,31 @@ def test_a_flush_through_a_transport_wrapping_call_sends_every_request_by_call()
             s.put(user)
     assert fake.prepared == [] and fake.sent_prepared == 0
     assert fake.counted == len(fake.calls) == 12 and len(fake.data["users"]) == 300
+
+
+def test_a_prepared_request_carries_its_reader_to_the_transport():
+    """A BatchGetItem's reader (core: BatchRequest.reader) goes with its prepared form, which
+    the fast transports read its answer with (codec/wireread.py)."""
+    from _dynamap.codec.wireread import BatchGetReader
+    from _dynamap.core.engine import BatchRequest
+
+    class Engine:
+        def __init__(self, requests: list[BatchRequest]) -> None:
+            self.requests = requests
+
+        def next_request(self, now: float) -> BatchRequest | None:
+            return self.requests.pop(0) if self.requests else None
+
+        def may_send(self, now: float) -> bool:
+            return True
+
+    reader = BatchGetReader({"t": None})
+    with_reader = BatchRequest("BatchGetItem", {"RequestItems": {}}, [], reader=reader)
+    without = BatchRequest("BatchWriteItem", {"RequestItems": {}}, [])
+    run = ahead.Ahead(Engine([with_reader, without]), lambda: 0.0)  # type: ignore[arg-type]
+    prepare = lambda op, params: Prepared((op, params), 1)  # noqa: E731
+    first = run.next(0.0, prepare)
+    assert first is not None and first[1] is not None and first[1].reader is reader
+    run.taken(first[0])
+    second = run.next(0.0, prepare)
+    assert second is not None and second[1] is not None and second[1].reader is None
