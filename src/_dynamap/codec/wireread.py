@@ -25,7 +25,10 @@ NULL, a value validation refuses, an exception in a decoder, binary data) makes
 there each item is decoded on its own, and only an item that fails gets an error, worded
 as always. Models with anything at model level that validating their fields alone
 would skip (model validators, `model_post_init`, private attributes, extra fields kept,
-a custom `__init__`, shared definitions) get no reader.
+a custom `__init__`, shared definitions) get no reader; nor do models whose validation
+could tell `validate_json` from `validate_python` (strict checks, json-or-python schemas,
+validators taking `info`: see `_mode_matters`) or that validate defaults (a default
+would go through the field's decoder).
 
 Measured on the benchmark's 20-field item (a 100-item answer, GC off): about 36 to 43 µs
 per item to parse and build, against 51 to 71 for `from_json` and the general decoder.
@@ -272,7 +275,33 @@ def _model_fields(
         if field.get("type") != "model-field":
             return None
         schemas[name] = field["schema"]
+    if _mode_matters([schemas, definitions, config]):
+        return None
+    validate_default = config.get("validate_default")
+    for field in schemas.values():  # a validated default would go through the decoder
+        if field.get("type") == "default" and (validate_default or field.get("validate_default")):
+            return None
     return schemas, config, definitions
+
+
+def _mode_matters(node: Any) -> bool:
+    """Whether validating under `validate_json` could differ from `validate_python`, even
+    on the Python values a field's decoder hands on: the mode reaches every validator
+    inside. Strict checks take JSON's forms (text for a datetime, a UUID or an enum's
+    value); a json-or-python schema picks its branch by it; a validator taking `info`
+    sees it (`info.mode`). Serialisation schemas and metadata never validate."""
+    if isinstance(node, dict):
+        if node.get("strict") is True or node.get("type") == "json-or-python":
+            return True
+        function = node.get("function")
+        if isinstance(function, dict) and function.get("type") == "with-info":
+            return True
+        return any(
+            _mode_matters(v) for k, v in node.items() if k not in ("serialization", "metadata")
+        )
+    if isinstance(node, list | tuple):
+        return any(_mode_matters(v) for v in node)
+    return False
 
 
 def _wire_field(f: FieldCodec, schema: Any, strict: bool) -> Any:
