@@ -288,10 +288,13 @@ def _mode_matters(node: Any) -> bool:
     """Whether validating under `validate_json` could differ from `validate_python`, even
     on the Python values a field's decoder hands on: the mode reaches every validator
     inside. Strict checks take JSON's forms (text for a datetime, a UUID or an enum's
-    value); a json-or-python schema picks its branch by it; a validator taking `info`
-    sees it (`info.mode`). Serialisation schemas and metadata never validate."""
+    value), also those a smart union tries first; a json-or-python schema picks its
+    branch by it; a validator taking `info` sees it (`info.mode`). Serialisation
+    schemas and metadata never validate."""
     if isinstance(node, dict):
         if node.get("strict") is True or node.get("type") == "json-or-python":
+            return True
+        if node.get("type") == "union" and node.get("mode", "smart") == "smart":
             return True
         function = node.get("function")
         if isinstance(function, dict) and function.get("type") == "with-info":

@@ -498,6 +498,13 @@ class Sequenced(Model, table="sequenced"):
     xs: Sequence[int]
 
 
+class SmartUnion(Model, table="smartunion"):
+    """A smart union tries each member strictly first: in JSON mode a UUID takes text."""
+
+    pk: Annotated[str, PartitionKey()]
+    either: uuid.UUID | str
+
+
 class DefaultValidated(Model, table="defaultvalidated"):
     """A validated default would go through the field's decoder as if it were stored."""
 
@@ -526,6 +533,7 @@ _MODE_ITEMS: list[tuple[type[Model], dict[str, Any]]] = [
     (ModeSeen, {"pk": {"S": "k"}, "n": {"N": "3"}, "s": {"S": "x"}}),
     (NestedModeSeen, {"pk": {"S": "k"}, "inner": {"M": {"x": {"N": "3"}}}}),
     (Sequenced, {"pk": {"S": "k"}, "xs": {"L": [{"N": "1"}]}}),
+    (SmartUnion, {"pk": {"S": "k"}, "either": {"S": str(uuid.UUID(int=1))}}),
     (DefaultValidated, {"pk": {"S": "k"}}),
     (FieldDefaultValidated, {"pk": {"S": "k"}}),
 ]
