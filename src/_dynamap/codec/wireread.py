@@ -292,18 +292,19 @@ def _mode_matters(node: Any) -> bool:
     branch by it; a validator taking `info` sees it (`info.mode`). Serialisation
     schemas and metadata never validate."""
     if isinstance(node, dict):
+        node = cast(dict[str, Any], node)
         if node.get("strict") is True or node.get("type") == "json-or-python":
             return True
         if node.get("type") == "union" and node.get("mode", "smart") == "smart":
             return True
-        function = node.get("function")
-        if isinstance(function, dict) and function.get("type") == "with-info":
+        function: Any = node.get("function")
+        if isinstance(function, dict) and cast(dict[str, Any], function).get("type") == "with-info":
             return True
         return any(
             _mode_matters(v) for k, v in node.items() if k not in ("serialization", "metadata")
         )
     if isinstance(node, list | tuple):
-        return any(_mode_matters(v) for v in node)
+        return any(_mode_matters(v) for v in cast(list[Any], node))
     return False
 
 
