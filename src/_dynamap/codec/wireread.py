@@ -25,7 +25,7 @@ NULL, a value validation refuses, an exception in a decoder, binary data) makes
 there each item is decoded on its own, and only an item that fails gets an error, worded
 as always. Models with anything at model level that validating their fields alone
 would skip (model validators, `model_post_init`, private attributes, extra fields kept,
-a custom `__init__`, shared definitions) get no reader; nor do models whose validation
+a custom `__init__`) get no reader; nor do models whose validation
 could tell `validate_json` from `validate_python` (strict checks, json-or-python schemas,
 validators taking `info`: see `_mode_matters`) or that validate defaults (a default
 would go through the field's decoder).

@@ -247,14 +247,16 @@ class _Pauser:
     def _promote(self) -> bool:
         """Move the pause's many survivors to the oldest generation (see the module
         notes); whether a full collection is due now, to bound how long cycles wait."""
+        if gc.get_freeze_count():
+            return False  # the application freezes objects itself: never promote
         alive = gc.get_count()[0]  # tracked objects made since the last collection, alive
         if alive < PROMOTE_AT and self.clock() - self.since >= COUNT_AFTER:
             # That count is net of every object freed, old ones too: a flush that dropped
-            # its plan (made before the pause, by the registrations) can say a few
+            # its queued writes (made before the pause, by the puts) can say a few
             # thousand while tens of thousands of its objects are young. A long pause
             # can afford to count them (a pointer walk, far cheaper than a collection).
             alive = len(gc.get_objects(generation=0))
-        if alive < PROMOTE_AT or gc.get_freeze_count():
+        if alive < PROMOTE_AT:
             return False
         gc.freeze()  # every tracked object to the permanent generation...
         gc.unfreeze()  # ...and back into the oldest one, untraversed; young counts reset
