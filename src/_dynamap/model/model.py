@@ -139,10 +139,13 @@ class ModelInfo:
             if self.key_attrs and all(k.type == "S" and k.plain is str for k in self.key_attrs)
             else None
         )
-        # Keys that are all S: (field, attribute, byte limit) each, for the inline path of
-        # key_of (values of an instance, validated already, whatever their constraints).
-        self._str_names: tuple[tuple[str, str, int], ...] | None = (
-            tuple((k.name, k.attr, k.max_bytes) for k in self.key_attrs)
+        # Keys that are all S: their fields, and (attribute, byte limit) each, for the
+        # inline path of key_of (an instance's values, validated whatever their constraints).
+        self._str_names: tuple[tuple[str, ...], tuple[tuple[str, int], ...]] | None = (
+            (
+                tuple(k.name for k in self.key_attrs),
+                tuple((k.attr, k.max_bytes) for k in self.key_attrs),
+            )
             if self.key_attrs and all(k.type == "S" for k in self.key_attrs)
             else None
         )
@@ -210,17 +213,9 @@ class ModelInfo:
         """Validate positional key values (partition, then sort) and encode them."""
         inline = self._str_keys
         if inline is not None and len(values) == len(inline):
-            # The common key: non-empty ASCII str values surely within their limits, which
-            # are their own canonical form. Anything else takes the checks below.
-            key: Item = {}
-            for (attr, limit), value in zip(inline, values, strict=True):  # lengths equal
-                if value.__class__ is not str or not value or not value.isascii():
-                    break
-                if len(value) > limit:
-                    break
-                key[attr] = {"S": value}
-            else:
-                return key, tuple(values)
+            found = _text_key(inline, values)  # the common key; anything else: below
+            if found is not None:
+                return found, tuple(values)
         if len(values) != len(self.key_attrs):
             expected = " and ".join(k.name for k in self.key_attrs)
             raise InvalidKeyError(
@@ -235,19 +230,12 @@ class ModelInfo:
         values = instance.__dict__
         inline = self._str_names
         if inline is not None:
-            # The common key, as in key_from_values: non-empty ASCII str values surely
-            # within their limits are their own canonical form. Anything else (an absent
-            # value after model_construct(), too) takes the checks below.
-            fast: Item = {}
-            for name, attr, limit in inline:
-                value = values.get(name)
-                if value.__class__ is not str or not value or not value.isascii():
-                    break
-                if len(value) > limit:
-                    break
-                fast[attr] = {"S": value}
-            else:
-                return fast, tuple([av["S"] for av in fast.values()])
+            # The common key; anything else (an absent value after model_construct(), too)
+            # takes the checks below.
+            texts = tuple([values.get(name) for name in inline[0]])
+            found = _text_key(inline[1], texts)
+            if found is not None:
+                return found, texts
         key: Item = {}
         for k in self.key_attrs:
             value = values.get(k.name)  # absent after model_construct() without it
@@ -406,6 +394,18 @@ def _is_model_class(obj: object) -> bool:
 
 _INFOS: dict[type[Model], ModelInfo] = {}
 _LOCK = threading.Lock()
+
+
+def _text_key(limits: tuple[tuple[str, int], ...], values: tuple[Any, ...]) -> Item | None:
+    """The key item of non-empty ASCII str values surely within their limits (which are
+    their own canonical form), or None for anything else; one value per (attribute, byte
+    limit) of `limits`."""
+    key: Item = {}
+    for (attr, limit), value in zip(limits, values, strict=True):
+        if value.__class__ is not str or not value or not value.isascii() or len(value) > limit:
+            return None
+        key[attr] = {"S": value}
+    return key
 
 
 def model_info(model: type[Model]) -> ModelInfo:
