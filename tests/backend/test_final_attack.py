@@ -200,7 +200,7 @@ def test_sync_big_items_and_deadline(proxy, proxy_client, direct_client, table):
         assert late_sends(transport.sent, clock, transport.sent[0], 1.0) == []
 
 
-class Hooked(FastTransport):
+class _Counting:
     """Runs `hook(n)` before the n-th request goes out (prepared or not); counts sends."""
 
     sent: int = 0
@@ -215,6 +215,8 @@ class Hooked(FastTransport):
             self.after += 1
         self.hook(self.sent)
 
+
+class Hooked(_Counting, FastTransport):
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         self._go()
         return super().call(operation, params)
@@ -319,19 +321,7 @@ def test_interrupt_while_preparing_a_run(
     check(direct_client, table, written, None, unknown_ok=False)
 
 
-class AioHooked(AioFastTransport):
-    sent: int = 0
-    after: int = 0
-    fired = False
-
-    def hook(self, n: int) -> None: ...
-
-    def _go(self) -> None:
-        self.sent += 1
-        if self.fired:
-            self.after += 1
-        self.hook(self.sent)
-
+class AioHooked(_Counting, AioFastTransport):
     async def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         self._go()
         return await super().call(operation, params)

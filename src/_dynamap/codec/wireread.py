@@ -217,9 +217,8 @@ def item_reader(
     if sorted(f.name for f in fields) != sorted(schemas):
         return None
     by_name = {f.name: f for f in fields}
-    strict = bool(config.get("strict"))
     wire: dict[str, Any] = {
-        name: _wire_field(by_name[name], schema, strict) for name, schema in schemas.items()
+        name: _wire_field(by_name[name], schema) for name, schema in schemas.items()
     }
     for attr in keys:  # the key as DynamoDB wrote it, to match the item to its key
         wire[_KEY_PREFIX + attr] = cs.model_field(cs.any_schema(), validation_alias=attr)
@@ -308,29 +307,26 @@ def _mode_matters(node: Any) -> bool:
     return False
 
 
-def _wire_field(f: FieldCodec, schema: Any, strict: bool) -> Any:
+def _wire_field(f: FieldCodec, schema: Any) -> Any:
     """The field looked up by path where that hands pydantic what the general path
-    would, else through its decoder; `schema` is the field's own."""
+    would, else through its decoder; `schema` is the field's own (never strict: such
+    models get no reader)."""
+    if schema.get("type") == "default":  # the default applies when the attribute is absent
+        inner = cs.no_info_before_validator_function(_guarded(f.decode), schema["schema"])
+        wrapped: Any = {**schema, "schema": inner}
+        return cs.model_field(wrapped, validation_alias=f.attr)
     plain = {k: v for k, v in schema.items() if k != "metadata"}
-    required = schema.get("type") != "default"
     path: list[str | int] | None = None
-    if not required:
-        pass
-    elif f.wire in _TEXT_KINDS:
+    if f.wire in _TEXT_KINDS:
         path = [f.attr, _TEXT_KINDS[f.wire]]
-    elif not strict and f.wire.startswith("N_") and plain in _NUMBER_SCHEMAS:
+    elif f.wire.startswith("N_") and plain in _NUMBER_SCHEMAS:
         path = [f.attr, "N"]
-    elif not strict and plain == _SET_OF_TEXT:
+    elif plain == _SET_OF_TEXT:
         path = [f.attr, "SS"]
     if path is not None:
         return cs.model_field(schema, validation_alias=path)
-    before = _guarded(f.decode)
-    if required:
-        wrapped: Any = cs.no_info_before_validator_function(before, schema)
-    else:  # inside the default, which applies when the attribute is absent
-        inner = cs.no_info_before_validator_function(before, schema["schema"])
-        wrapped = {**schema, "schema": inner}
-    return cs.model_field(wrapped, validation_alias=f.attr)
+    before = cs.no_info_before_validator_function(_guarded(f.decode), schema)
+    return cs.model_field(before, validation_alias=f.attr)
 
 
 def _guarded(decode: Decoder) -> Callable[[Any], Any]:
