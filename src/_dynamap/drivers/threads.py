@@ -18,8 +18,9 @@ from functools import partial
 from typing import Any, Generic, cast
 
 from _dynamap.core.protocol import Engine, Lookahead, Request, RequestT
-from _dynamap.core.retry import CLIENT_FAILURE
 from _dynamap.drivers.ahead import Ahead
+from _dynamap.drivers.multiplex import drive_multiplexed, multiplexes
+from _dynamap.drivers.outcome import as_transport_error, report
 from _dynamap.errors import TransportError
 from _dynamap.transport.base import Prepared, Preparing, Transport, wraps_call
 
@@ -39,7 +40,7 @@ def _send(
     except TransportError:
         raise
     except Exception as exc:  # a client-side failure: the request's units must not vanish
-        raise TransportError(CLIENT_FAILURE, f"{type(exc).__name__}: {exc}") from exc
+        raise as_transport_error(exc) from exc
 
 
 def _run(
@@ -57,24 +58,6 @@ def _run(
         future.set_exception(exc)
     else:
         future.set_result(response)
-
-
-def _report(
-    engine: Engine[RequestT],
-    request: RequestT,
-    call: Callable[[], dict[str, Any]],
-    clock: Callable[[], float],
-) -> None:
-    """Hand the outcome of `call` to the engine, timed when it came back."""
-    try:
-        response = call()
-    except TransportError as exc:
-        engine.on_error(request, exc, clock())
-    except BaseException:
-        engine.abandon(request)  # e.g. KeyboardInterrupt inside the transport: no answer
-        raise
-    else:
-        engine.on_response(request, response, clock())
 
 
 class _Driver(Generic[RequestT]):
@@ -129,7 +112,7 @@ class _Driver(Generic[RequestT]):
                     send = partial(_send, self.transport, request, prepared)
                     self.sending = request
                     self._taken(request)  # until then, an interrupt hands it back unsent
-                    _report(engine, request, send, self.clock)
+                    report(engine, request, send, self.clock)
                     self.sending = None
                     self.absorb()
                     now = self.now = self.clock()
@@ -160,7 +143,7 @@ class _Driver(Generic[RequestT]):
             done, _ = wait(in_flight, timeout=max(0.0, until - now), return_when=FIRST_COMPLETED)
             now = self.now = self.clock()
             for future in done:
-                _report(engine, in_flight[future], future.result, self.last_now)
+                report(engine, in_flight[future], future.result, self.last_now)
             for future in done:
                 del in_flight[future]
             self.absorb()
@@ -184,7 +167,7 @@ class _Driver(Generic[RequestT]):
         for future in running:
             if future.done():
                 with contextlib.suppress(BaseException):  # the first exception propagates
-                    _report(engine, self.in_flight[future], future.result, self.last_now)
+                    report(engine, self.in_flight[future], future.result, self.last_now)
         self._abandon_in_flight()
         self._requeue_ahead()  # after the above: what was sent is settled, and stays so
 
@@ -242,7 +225,22 @@ def drive(
     still in flight `linger` seconds after the engine's deadline, or after an exception
     cut the flush short, are abandoned (their futures go into `stragglers`); any
     exception propagates once the engine has accounted for every request.
+
+    With a pool and a transport that can (`Multiplexing`), the requests are sent, waited
+    for and read on this thread instead, several at once (`drivers/multiplex.py`): the
+    same engine, far fewer thread wake-ups.
     """
+    if pool is not None and multiplexes(transport):
+        drive_multiplexed(
+            engine,
+            transport,
+            concurrency=concurrency,
+            absorb=absorb,
+            clock=clock,
+            sleep=sleep,
+            linger=linger,
+        )
+        return
     driver: _Driver[RequestT] = _Driver(
         engine=engine,
         transport=transport,

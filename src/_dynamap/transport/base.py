@@ -6,7 +6,15 @@ from typing import Any, Protocol, runtime_checkable
 
 from _dynamap.codec.wireread import BatchGetReader
 
-__all__ = ["Prepared", "Preparing", "Transport", "wraps_call"]
+__all__ = [
+    "Multiplexing",
+    "Prepared",
+    "Preparing",
+    "Started",
+    "Transport",
+    "wraps_call",
+    "wraps_send",
+]
 
 
 @runtime_checkable
@@ -79,6 +87,76 @@ class Preparing(Protocol):
         ...
 
 
+@runtime_checkable
+class Started(Protocol):
+    """A request `Multiplexing.start` started: moved on by `step` when its socket
+    (`fileno`) is ready to read, or to write while `wants_write`, until `done`."""
+
+    @property
+    def done(self) -> bool:
+        """Whether its outcome is known (`result` tells it)."""
+        ...
+
+    @property
+    def wants_write(self) -> bool:
+        """Whether it waits for its socket to take more of the request."""
+        ...
+
+    def fileno(self) -> int:
+        """The socket to wait on."""
+        ...
+
+    def step(self) -> None:
+        """Send or read what can be, without blocking."""
+        ...
+
+    def expired(self, now: float) -> bool:
+        """End it, as not answered, if it made no progress for the read timeout.
+
+        Args:
+            now: `time.monotonic()`.
+        """
+        ...
+
+    def close(self) -> None:
+        """Give up on it: it may or may not have been applied."""
+        ...
+
+    def result(self) -> dict[str, Any]:
+        """Once done: the parsed answer, or the TransportError `call` would raise."""
+        ...
+
+
+@runtime_checkable
+class Multiplexing(Protocol):
+    """A preparing transport whose requests one thread can have in flight together.
+
+    The sync driver then sends, waits and reads on the flushing thread itself, without
+    workers (see `drivers/multiplex.py`). `multiplexed` may be False for a transport
+    that can only do it in some configurations.
+    """
+
+    multiplexed: bool
+
+    def prepare(self, operation: str, params: dict[str, Any]) -> Prepared:
+        """As `Preparing.prepare`.
+
+        Args:
+            operation: the DynamoDB operation name.
+            params: the request parameters, in boto3's client form.
+        """
+        ...
+
+    def start(self, operation: str, prepared: Prepared) -> Started:
+        """Start sending a prepared request; raise as `call` does if it cannot be.
+
+        Args:
+            operation: the operation it was prepared for.
+            prepared: what `prepare` returned.
+        """
+        ...
+
+
 def wraps_call(transport: object) -> bool:
     """Whether a class of `transport` overrides `call` later than `send` (a subclass or
     mixin that logs or counts requests in `call`): it expects every request to go
@@ -87,7 +165,24 @@ def wraps_call(transport: object) -> bool:
     Args:
         transport: a sync or async transport.
     """
+    return _defined_before(transport, "call", "send")
+
+
+def wraps_send(transport: object) -> bool:
+    """Whether a class of `transport` overrides `call` or `send` later than `start`: it
+    expects every request to go through one of those, so the driver must not `start`
+    them itself.
+
+    Args:
+        transport: a sync transport.
+    """
+    return _defined_before(transport, "call", "start") or _defined_before(
+        transport, "send", "start"
+    )
+
+
+def _defined_before(transport: object, first: str, then: str) -> bool:
     mro = type(transport).__mro__
-    call = next((i for i, c in enumerate(mro) if "call" in c.__dict__), len(mro))
-    send = next((i for i, c in enumerate(mro) if "send" in c.__dict__), len(mro))
-    return call < send
+    one = next((i for i, c in enumerate(mro) if first in c.__dict__), len(mro))
+    other = next((i for i, c in enumerate(mro) if then in c.__dict__), len(mro))
+    return one < other

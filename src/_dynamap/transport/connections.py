@@ -23,10 +23,9 @@ import threading
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-__all__ = ["ConnectionPool", "NoAnswer", "NotSent", "Response"]
+from _dynamap.transport.answer import MAX_HEADERS, MAX_LINE, add_header, framing, status
 
-_MAX_LINE = 65536
-_MAX_HEADERS = 100
+__all__ = ["ConnectionPool", "NoAnswer", "NotSent", "Response"]
 
 
 class NotSent(Exception):
@@ -48,7 +47,9 @@ class Response:
         self.body = body
 
 
-class _Connection:
+class Connection:
+    """A kept-alive socket, and its buffered reader for blocking reads."""
+
     __slots__ = ("file", "sock")
 
     def __init__(self, sock: socket.socket) -> None:
@@ -110,7 +111,7 @@ class ConnectionPool:
         self._context = ssl_context
         if self.tls and ssl_context is None:
             self._context = _context(verify)
-        self._idle: list[_Connection] = []
+        self._idle: list[Connection] = []
         self._lock = threading.Lock()
 
     def post(self, headers: Any, body: bytes) -> Response:
@@ -120,11 +121,8 @@ class ConnectionPool:
             headers: a mapping of header names to str values, Content-Length included.
             body: the request body.
         """
-        lines = [f"POST {self.path} HTTP/1.1", f"Host: {self.host_header}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        lines.append("Accept-Encoding: identity\r\n\r\n")
-        data = "\r\n".join(lines).encode("latin-1") + body
-        conn = self._take()
+        data = self.request_bytes(headers, body)
+        conn = self.take()
         try:
             conn.sock.sendall(data)
             response, keep = _read_response(conn.file)
@@ -134,12 +132,20 @@ class ConnectionPool:
                 raise NoAnswer(f"{type(exc).__name__}: {exc}") from exc
             raise
         if keep:
-            self._give(conn)
+            self.give(conn)
         else:
             conn.close()
         return response
 
-    def _take(self) -> _Connection:
+    def request_bytes(self, headers: Any, body: bytes) -> bytes:
+        """The whole POST request with `headers` and `body`, as it goes on the wire."""
+        lines = [f"POST {self.path} HTTP/1.1", f"Host: {self.host_header}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines.append("Accept-Encoding: identity\r\n\r\n")
+        return "\r\n".join(lines).encode("latin-1") + body
+
+    def take(self) -> Connection:
+        """An idle connection still open, or a new one (NotSent if none can be made)."""
         while True:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
@@ -149,14 +155,15 @@ class ConnectionPool:
                 return conn
             conn.close()
 
-    def _give(self, conn: _Connection) -> None:
+    def give(self, conn: Connection) -> None:
+        """Keep `conn` for the next request (or close it, if enough are kept)."""
         with self._lock:
             if len(self._idle) < self.size:
                 self._idle.append(conn)
                 return
         conn.close()
 
-    def _connect(self) -> _Connection:
+    def _connect(self) -> Connection:
         try:
             sock = socket.create_connection((self.host, self.port), self.connect_timeout)
         except OSError as exc:  # refused, unresolvable, unreachable, connect timeout
@@ -170,7 +177,7 @@ class ConnectionPool:
         except OSError as exc:  # as botocore: a TLS failure counts as "may have been sent"
             sock.close()
             raise NoAnswer(f"{type(exc).__name__}: {exc}") from exc
-        return _Connection(sock)
+        return Connection(sock)
 
     def close(self) -> None:
         """Close the idle connections."""
@@ -195,61 +202,57 @@ def _context(verify: bool | str | None) -> ssl.SSLContext:
 
 
 def _line(file: Any) -> bytes:
-    line: bytes = file.readline(_MAX_LINE + 1)
+    line: bytes = file.readline(MAX_LINE + 1)
     if not line:
         raise ValueError("the connection closed before the answer was complete")
-    if len(line) > _MAX_LINE:
+    if len(line) > MAX_LINE:
         raise ValueError("an answer line is too long")
     return line
 
 
 def _read_head(file: Any) -> tuple[str, int, dict[str, str]]:
     """Read an answer's status line and headers: its HTTP version, status and headers."""
-    version, _, rest = _line(file).decode("latin-1").partition(" ")
-    if not version.startswith("HTTP/"):
-        raise ValueError(f"not an HTTP answer: {version[:40]!r}")
-    status = int(rest.split(" ", 1)[0])
+    version, code = status(_line(file))
     headers: dict[str, str] = {}
-    for _ in range(_MAX_HEADERS):
+    for count in range(MAX_HEADERS + 1):
         line = _line(file)
         if line in (b"\r\n", b"\n"):
-            return version, status, headers
-        name, _, value = line.decode("latin-1").partition(":")
-        key = name.strip().lower()
-        value = value.strip()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+            return version, code, headers
+        if count == MAX_HEADERS:
+            break
+        add_header(headers, line)
     raise ValueError("too many answer headers")
 
 
 def _read_response(file: Any) -> tuple[Response, bool]:
     """Read one answer; also whether the connection may be used again."""
-    version, status, headers = _read_head(file)
+    version, code, headers = _read_head(file)
     interim = 0
-    while 100 <= status < 200:  # interim answers (100 Continue...): the final one follows
+    while 100 <= code < 200:  # interim answers (100 Continue...): the final one follows
         interim += 1
-        if interim > _MAX_HEADERS:
+        if interim > MAX_HEADERS:
             raise ValueError("too many interim (1xx) answers")
-        version, status, headers = _read_head(file)
-    keep = version != "HTTP/1.0" and "close" not in headers.get("connection", "").lower()
-    if "chunked" in headers.get("transfer-encoding", "").lower():
+        version, code, headers = _read_head(file)
+    (kind, length), keep = framing(version, code, headers)
+    if kind == "chunked":
         body = _read_chunked(file)
-    elif "content-length" in headers:
-        length = int(headers["content-length"])
+    elif kind == "length":
         body = file.read(length)
         if len(body) != length:
             raise ValueError("the connection closed before the answer's body was complete")
-    elif status in (204, 304):
+    elif kind == "none":
         body = b""
     else:  # no length: the body runs to the end of the connection
         body = file.read()
-        keep = False
-    return Response(status, headers, body), keep
+    return Response(code, headers, body), keep
 
 
 def _read_chunked(file: Any) -> bytes:
     parts: list[bytes] = []
     while True:
         size = int(_line(file).split(b";", 1)[0].strip(), 16)
+        if size < 0:
+            raise ValueError("a negative chunk size")
         if size == 0:
             while _line(file) not in (b"\r\n", b"\n"):  # trailers
                 pass
@@ -258,4 +261,5 @@ def _read_chunked(file: Any) -> bytes:
         if len(chunk) != size:
             raise ValueError("the connection closed inside a chunk")
         parts.append(chunk)
-        _line(file)
+        if _line(file) not in (b"\r\n", b"\n"):
+            raise ValueError("a chunk runs past its size")

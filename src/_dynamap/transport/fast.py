@@ -35,9 +35,11 @@ from botocore.awsrequest import AWSPreparedRequest
 
 from _dynamap.codec.wireread import BatchGetReader
 from _dynamap.errors import TransportError
-from _dynamap.transport.base import Prepared, Transport
+from _dynamap.transport.base import Prepared, Started, Transport
 from _dynamap.transport.boto3 import transport_error
 from _dynamap.transport.connections import ConnectionPool, NoAnswer, NotSent
+from _dynamap.transport.exchange import Exchange
+from _dynamap.transport.exchange import start as start_exchange
 from _dynamap.transport.wire import Wire
 
 __all__ = [
@@ -81,6 +83,9 @@ class FastTransport:
         self._emit: Callable[..., tuple[Any, Any]] = meta.events.emit_until_response
         self._service_id: str = meta.service_model.service_id.hyphenize()
         self._events: dict[str, str] = {}
+        # One thread can send, wait for and read several requests (drivers/multiplex.py)
+        # only over our own connections.
+        self.multiplexed: bool = self.pool is not None
 
     def _credentials(self) -> Any:
         if not self.wire.sign:
@@ -116,34 +121,60 @@ class FastTransport:
         """
         return self._send(operation, prepared.request, prepared.reader)
 
-    def _send(
-        self, operation: str, request: AWSPreparedRequest, reader: BatchGetReader | None = None
-    ) -> dict[str, Any]:
+    def start(self, operation: str, prepared: Prepared) -> Started:
+        """Start sending a request made by `prepare`, without waiting for its answer
+        (see `Multiplexing`); raise as `call` does if it cannot be sent.
+
+        Args:
+            operation: the operation it was prepared for.
+            prepared: what `prepare` returned.
+        """
+        request = prepared.request
+        try:
+            _, response = self._emit(self._event(operation), request=request)
+            if response is not None:  # answered in-process (moto): nothing to wait for
+                answer = (response.status_code, response.headers, response.content)
+                return _Sending(self, operation, prepared.reader, None, answer)
+            if self.pool is None:  # not multiplexed: botocore's session sends, blocking
+                return _Sending(self, operation, prepared.reader, None, self._post(request))
+            exchange = start_exchange(self.pool, request.headers, cast(bytes, request.body))
+        except Exception as exc:
+            error = _failure(exc)
+            if error is exc:
+                raise
+            raise error from exc
+        return _Sending(self, operation, prepared.reader, exchange, None)
+
+    def _event(self, operation: str) -> str:
         event = self._events.get(operation)
         if event is None:
             event = self._events[operation] = f"before-send.{self._service_id}.{operation}"
+        return event
+
+    def _post(self, request: AWSPreparedRequest) -> tuple[int, Mapping[str, str], bytes]:
+        if self.pool is not None:
+            answer = self.pool.post(request.headers, cast(bytes, request.body))
+            return answer.status, answer.headers, answer.body
+        response = self._http.send(request)
+        return response.status_code, response.headers, response.content
+
+    def _send(
+        self, operation: str, request: AWSPreparedRequest, reader: BatchGetReader | None = None
+    ) -> dict[str, Any]:
         try:
-            _, response = self._emit(event, request=request)  # moto answers here
+            _, response = self._emit(self._event(operation), request=request)  # moto answers here
             if response is not None:
                 status, headers, body = response.status_code, response.headers, response.content
-            elif self.pool is not None:
-                answer = self.pool.post(request.headers, cast(bytes, request.body))
-                status, headers, body = answer.status, answer.headers, answer.body
-            else:  # a proxy or a client certificate: botocore's own session sends
-                response = self._http.send(request)
-                status, headers, body = response.status_code, response.headers, response.content
-        except NotSent as exc:
-            raise TransportError(TransportError.NOT_SENT, str(exc)) from exc
-        except NoAnswer as exc:
-            raise TransportError(TransportError.NO_ANSWER, str(exc)) from exc
+            else:  # our connections, or (a proxy, a client certificate) botocore's session
+                status, headers, body = self._post(request)
         except Exception as exc:
-            error = transport_error(exc)
-            if error is None:
+            error = _failure(exc)
+            if error is exc:
                 raise
             raise error from exc
-        return self._parse(operation, status, headers, body, reader)
+        return self.parse(operation, status, headers, body, reader)
 
-    def _parse(
+    def parse(
         self,
         operation: str,
         status: int,
@@ -151,9 +182,83 @@ class FastTransport:
         body: bytes,
         reader: BatchGetReader | None = None,
     ) -> dict[str, Any]:
+        """An answer as `call` returns it, or the TransportError it raises.
+
+        Args:
+            operation: the operation answered.
+            status: the HTTP status.
+            headers: the answer's headers.
+            body: the answer's body.
+            reader: reads a BatchGetItem answer's items straight into models, if set.
+        """
         if status >= 300:
             log.debug("%s answered HTTP %d", operation, status)
         return self.wire.parse(status, headers, body, reader)
+
+
+def _failure(exc: Exception) -> Exception:
+    """What `call` raises for an exception from sending: a TransportError for a
+    connection failure or one botocore would map, else the exception itself."""
+    if isinstance(exc, NotSent):
+        return TransportError(TransportError.NOT_SENT, str(exc))
+    if isinstance(exc, NoAnswer):
+        return TransportError(TransportError.NO_ANSWER, str(exc))
+    error = transport_error(exc)
+    return exc if error is None else error
+
+
+class _Sending:
+    """A request FastTransport.start started: an exchange in flight, or its answer."""
+
+    __slots__ = ("answer", "exchange", "operation", "reader", "transport", "wants_write")
+
+    def __init__(
+        self,
+        transport: FastTransport,
+        operation: str,
+        reader: BatchGetReader | None,
+        exchange: Exchange | None,
+        answer: tuple[int, Mapping[str, str], bytes] | None,
+    ) -> None:
+        self.transport = transport
+        self.operation = operation
+        self.reader = reader
+        self.exchange = exchange
+        self.answer = answer
+        self.wants_write = exchange is not None and exchange.wants_write
+
+    @property
+    def done(self) -> bool:
+        exchange = self.exchange
+        return exchange is None or exchange.done
+
+    def fileno(self) -> int:
+        return -1 if self.exchange is None else self.exchange.fileno()
+
+    def step(self) -> None:
+        exchange = self.exchange
+        if exchange is not None:
+            exchange.step()
+            self.wants_write = exchange.wants_write
+
+    def expired(self, now: float) -> bool:
+        return self.exchange is not None and self.exchange.expired(now)
+
+    def close(self) -> None:
+        if self.exchange is not None:
+            self.exchange.close()
+
+    def result(self) -> dict[str, Any]:
+        answer, exchange = self.answer, self.exchange
+        if exchange is not None:
+            if exchange.error is not None:
+                raise TransportError(TransportError.NO_ANSWER, str(exchange.error))
+            response = exchange.response
+            if response is None:
+                raise TransportError(TransportError.NO_ANSWER, "no answer yet")
+            answer = (response.status, response.headers, response.body)
+        assert answer is not None
+        return self.transport.parse(self.operation, *answer, self.reader)
 
 
 def credentials_of(client: Any) -> Any:

@@ -16,6 +16,7 @@ are narrower in practice than here.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from types import FrameType
 from typing import Annotated, Any
@@ -36,6 +37,49 @@ class PreparingRawFake(RawFake):
 
     def send(self, operation: str, prepared: Prepared) -> dict[str, Any]:
         return self.call(operation, prepared.request)
+
+
+class _Answered:
+    """A Started whose request was applied when it started; its answer is ready at once
+    (its descriptor is a pipe with a byte in it), read on the first step."""
+
+    wants_write = False
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.response = response
+        self.done = False
+        self.read, write = os.pipe()
+        os.write(write, b"x")
+        os.close(write)
+
+    def fileno(self) -> int:
+        return self.read
+
+    def step(self) -> None:
+        self.close()
+
+    def expired(self, now: float) -> bool:
+        return False
+
+    def close(self) -> None:
+        if not self.done:
+            self.done = True
+            os.close(self.read)
+
+    def result(self) -> dict[str, Any]:
+        return self.response
+
+
+class MultiplexingRawFake(PreparingRawFake):
+    """PreparingRawFake whose requests the flushing thread starts and polls itself
+    (see drivers/multiplex.py)."""
+
+    multiplexed = True
+    started = 0
+
+    def start(self, operation: str, prepared: Prepared) -> _Answered:
+        self.started += 1
+        return _Answered(self.call(operation, prepared.request))
 
 
 class Doc(Model, table="docs"):
@@ -61,11 +105,12 @@ class _Interrupt:
 
 def _run(files: tuple[str, ...], at: int) -> bool:
     found = gc.get_threshold()
-    preparing = "_dynamap/drivers/threads.py" in files
-    fake = PreparingRawFake() if preparing else RawFake()
+    multiplexing = "_dynamap/drivers/multiplex.py" in files
+    preparing = multiplexing or "_dynamap/drivers/threads.py" in files
+    fake = MultiplexingRawFake() if multiplexing else PreparingRawFake() if preparing else RawFake()
     count = 60 if preparing else 6  # three requests: some prepared ahead, some sent
     docs = [Doc(pk=f"d{i}", text='"\\é' * (i % 7), data={"n": i}) for i in range(count)]
-    session = Session(transport=fake, concurrency=1)
+    session = Session(transport=fake, concurrency=2 if multiplexing else 1)
     tracer = _Interrupt(at, files)
     previous = sys.gettrace()  # coverage's tracer, under the test command: put back after
     sys.settrace(tracer)
@@ -94,6 +139,7 @@ def _run(files: tuple[str, ...], at: int) -> bool:
     session.flush()
     assert {k[0]: v for k, v in fake.data["docs"].items()} == {d.pk: to_item(d) for d in docs}
     assert session.flush().requests == 0  # the snapshots match what was written
+    assert not multiplexing or (isinstance(fake, MultiplexingRawFake) and fake.started > 0)
     session.close()
     assert pauser.depth == 0 and not pauser.lock.locked()
     assert gc.get_threshold() == found
@@ -112,6 +158,7 @@ def _run(files: tuple[str, ...], at: int) -> bool:
         ("_dynamap/session/writes.py", "_dynamap/codec/jsonenc.py", "_dynamap/model/limits.py"),
         ("_dynamap/session/flush.py", "_dynamap/transport/wire.py"),
         ("_dynamap/drivers/threads.py", "_dynamap/core/engine.py"),
+        ("_dynamap/drivers/multiplex.py", "_dynamap/drivers/ahead.py"),
         pytest.param(
             ("_dynamap/session/sync.py", "_dynamap/session/facade.py"),
             marks=pytest.mark.xfail(

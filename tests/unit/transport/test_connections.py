@@ -1,15 +1,22 @@
-"""The fast transport's HTTP client against a scripted local socket server."""
+"""The fast transport's HTTP client against a scripted local socket server.
+
+Every test runs both ways of sending: `ConnectionPool.post` (blocking, as on a worker)
+and an `Exchange` moved on by poll (as the multiplexing driver does).
+"""
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from _dynamap.transport.connections import ConnectionPool, NoAnswer, NotSent
+from _dynamap.transport.connections import ConnectionPool, NoAnswer, NotSent, Response
+from _dynamap.transport.exchange import Exchange, start
 
 Script = Callable[[socket.socket, bytes], bool]  # (connection, request) -> keep serving
 
@@ -97,57 +104,88 @@ def serve() -> Iterator[Callable[..., Server]]:
 
 HEADERS = {"Content-Type": "application/x-amz-json-1.0", "Content-Length": "2"}
 
+Post = Callable[[ConnectionPool, Any, bytes], Response]
 
-def test_answers_are_read_and_connections_kept_alive(serve):
+
+def run(exchange: Exchange, limit: float = 10.0) -> Exchange:
+    """Move `exchange` on until it is done, as the multiplexing driver does."""
+    end = time.monotonic() + limit
+    while not exchange.done:
+        assert time.monotonic() < end, "the exchange never ended"
+        poller = select.poll()
+        wanted = select.POLLOUT if exchange.wants_write else select.POLLIN
+        poller.register(exchange.fileno(), wanted)
+        if poller.poll(50):
+            exchange.step()
+        exchange.expired(time.monotonic())
+    return exchange
+
+
+def exchanged(pool: ConnectionPool, headers: Any, body: bytes) -> Response:
+    exchange = run(start(pool, headers, body))
+    if exchange.error is not None:
+        raise exchange.error
+    assert exchange.response is not None
+    return exchange.response
+
+
+@pytest.fixture(params=["post", "exchange"])
+def post(request: pytest.FixtureRequest) -> Post:
+    if request.param == "post":
+        return lambda pool, headers, body: pool.post(headers, body)
+    return exchanged
+
+
+def test_answers_are_read_and_connections_kept_alive(serve, post: Post):
     server = serve(reply(b'{"a":1}', "x-amz-crc32: 1"), reply(b"{}"))
     pool = ConnectionPool(server.url)
-    first = pool.post(HEADERS, b"{}")
+    first = post(pool, HEADERS, b"{}")
     assert (first.status, first.body, first.headers["x-amz-crc32"]) == (200, b'{"a":1}', "1")
-    assert pool.post(HEADERS, b"{}").body == b"{}"
+    assert post(pool, HEADERS, b"{}").body == b"{}"
     assert server.connections == 1
     host = server.url.removeprefix("http://")
     assert server.requests[0].startswith(f"POST / HTTP/1.1\r\nHost: {host}\r\n".encode())
 
 
-def test_chunked_answers_are_joined(serve):
+def test_chunked_answers_are_joined(serve, post: Post):
     chunked = b'3\r\n{"a\r\n4;x=1\r\n":1}\r\n0\r\n\r\n'
     server = serve(reply(chunked, "Transfer-Encoding: chunked"))
-    assert ConnectionPool(server.url).post(HEADERS, b"{}").body == b'{"a":1}'
+    assert post(ConnectionPool(server.url), HEADERS, b"{}").body == b'{"a":1}'
 
 
-def test_a_connection_the_server_closes_is_not_reused(serve):
+def test_a_connection_the_server_closes_is_not_reused(serve, post: Post):
     server = serve(reply(b"{}", "Connection: close", close=True), reply(b"[]"))
     pool = ConnectionPool(server.url)
-    pool.post(HEADERS, b"{}")
-    assert pool.post(HEADERS, b"{}").body == b"[]"
+    post(pool, HEADERS, b"{}")
+    assert post(pool, HEADERS, b"{}").body == b"[]"
     assert server.connections == 2
 
 
-def test_a_connection_closed_while_idle_is_replaced(serve):
+def test_a_connection_closed_while_idle_is_replaced(serve, post: Post):
     server = serve(reply(b"{}", close=True), reply(b"[]"))  # closes without saying so
     pool = ConnectionPool(server.url)
-    pool.post(HEADERS, b"{}")
+    post(pool, HEADERS, b"{}")
     assert server.closed.acquire(timeout=5)  # closed while idle in the pool
-    assert pool.post(HEADERS, b"{}").body == b"[]"  # the dropped one was detected
+    assert post(pool, HEADERS, b"{}").body == b"[]"  # the dropped one was detected
 
 
-def test_a_request_without_answer_is_no_answer(serve):
+def test_a_request_without_answer_is_no_answer(serve, post: Post):
     server = serve(hang_up)
     with pytest.raises(NoAnswer):
-        ConnectionPool(server.url).post(HEADERS, b"{}")
+        post(ConnectionPool(server.url), HEADERS, b"{}")
 
 
-def test_a_short_body_is_no_answer(serve):
+def test_a_short_body_is_no_answer(serve, post: Post):
     def short(conn: socket.socket, _: bytes) -> bool:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}")
         return False
 
     server = serve(short)
     with pytest.raises(NoAnswer):
-        ConnectionPool(server.url).post(HEADERS, b"{}")
+        post(ConnectionPool(server.url), HEADERS, b"{}")
 
 
-def test_interim_answers_are_skipped_and_the_final_one_is_read(serve):
+def test_interim_answers_are_skipped_and_the_final_one_is_read(serve, post: Post):
     # A client must read 1xx answers sent before the final one (RFC 9110 15.2), even
     # unasked: taking "100 Continue" as the answer would report a write as done, and
     # leave its real answer on the connection for the next request to read as its own.
@@ -161,12 +199,12 @@ def test_interim_answers_are_skipped_and_the_final_one_is_read(serve):
 
     server = serve(interim, reply(b"{}"))
     pool = ConnectionPool(server.url)
-    answer = pool.post(HEADERS, b"{}")
+    answer = post(pool, HEADERS, b"{}")
     assert (answer.status, answer.body) == (400, b"fail")
-    assert pool.post(HEADERS, b"{}").body == b"{}"  # the next request reads its own answer
+    assert post(pool, HEADERS, b"{}").body == b"{}"  # the next request reads its own answer
 
 
-def test_a_slow_answer_times_out_as_no_answer(serve):
+def test_a_slow_answer_times_out_as_no_answer(serve, post: Post):
     release = threading.Event()
 
     def slow(conn: socket.socket, _: bytes) -> bool:
@@ -175,27 +213,27 @@ def test_a_slow_answer_times_out_as_no_answer(serve):
 
     server = serve(slow)
     with pytest.raises(NoAnswer):
-        ConnectionPool(server.url, read_timeout=0.2).post(HEADERS, b"{}")
+        post(ConnectionPool(server.url, read_timeout=0.2), HEADERS, b"{}")
     release.set()
 
 
-def test_a_refused_connection_is_not_sent():
+def test_a_refused_connection_is_not_sent(post: Post):
     sock = socket.create_server(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
     with pytest.raises(NotSent):
-        ConnectionPool(f"http://127.0.0.1:{port}", connect_timeout=1).post(HEADERS, b"{}")
+        post(ConnectionPool(f"http://127.0.0.1:{port}", connect_timeout=1), HEADERS, b"{}")
 
 
-def test_an_answer_without_length_runs_to_the_end_of_the_connection(serve):
+def test_an_answer_without_length_runs_to_the_end_of_the_connection(serve, post: Post):
     def unbounded(conn: socket.socket, _: bytes) -> bool:
         conn.sendall(b'HTTP/1.0 200 OK\r\n\r\n{"a":2}')
         return False
 
     server = serve(unbounded, reply(b"{}"))
     pool = ConnectionPool(server.url)
-    assert pool.post(HEADERS, b"{}").body == b'{"a":2}'
-    assert pool.post(HEADERS, b"{}").body == b"{}"
+    assert post(pool, HEADERS, b"{}").body == b'{"a":2}'
+    assert post(pool, HEADERS, b"{}").body == b"{}"
     assert server.connections == 2
 
 
@@ -246,7 +284,9 @@ def _self_signed(tmp_path: Any) -> tuple[str, str]:
     return str(cert_file), str(key_file)
 
 
-def test_tls_answers_are_read_with_the_given_ca_bundle_and_refused_without(serve, tmp_path):
+def test_tls_answers_are_read_with_the_given_ca_bundle_and_refused_without(
+    serve, tmp_path, post: Post
+):
     import ssl
 
     cert, key = _self_signed(tmp_path)
@@ -254,10 +294,10 @@ def test_tls_answers_are_read_with_the_given_ca_bundle_and_refused_without(serve
     context.load_cert_chain(cert, key)
     server = serve(reply(b'{"tls":1}'), reply(b"{}"), hang_up, context=context)
     url = server.url
-    assert ConnectionPool(url, verify=cert).post(HEADERS, b"{}").body == b'{"tls":1}'
-    assert ConnectionPool(url, verify=False).post(HEADERS, b"{}").body == b"{}"
+    assert post(ConnectionPool(url, verify=cert), HEADERS, b"{}").body == b'{"tls":1}'
+    assert post(ConnectionPool(url, verify=False), HEADERS, b"{}").body == b"{}"
     with pytest.raises(NoAnswer):  # not in the default bundle: as botocore's SSLError
-        ConnectionPool(url).post(HEADERS, b"{}")
+        post(ConnectionPool(url), HEADERS, b"{}")
 
 
 @pytest.mark.parametrize(

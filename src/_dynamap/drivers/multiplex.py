@@ -1,0 +1,256 @@
+"""The sync driver without workers: several requests in flight, all on the flushing thread.
+
+With a transport that can start a request and leave it (`Multiplexing`), this driver
+sends up to `concurrency` requests, waits for any of their sockets with `poll`, and
+reads and parses each answer as it comes, on the thread that flushes. The engine's
+decisions are the same as with worker threads (drivers/threads.py); what changes is
+that no thread hands anything to another. On the benchmark machine each such hand-over
+(a worker woken by its answer, the flushing thread woken by the worker, a thread
+waiting for the GIL) costs tens of microseconds of CPU: this driver spends about half
+the client CPU per BatchWriteItem that the threaded one does.
+
+Every request is, at any time, either live here (started, its outcome not yet
+reported) or settled in the engine, even when an exception cuts the flush short.
+After one, what is live gets `linger` seconds to come back (a second interrupt ends
+that), and what has not is closed and abandoned (its writes of unknown outcome).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import select
+import time
+from collections.abc import Callable
+from typing import Any, Generic, cast
+
+from _dynamap.core.protocol import Engine, Lookahead, RequestT
+from _dynamap.drivers.ahead import Ahead
+from _dynamap.drivers.outcome import as_transport_error, report
+from _dynamap.transport.base import Multiplexing, Prepared, Started, wraps_send
+
+__all__ = ["MULTIPLEX", "drive_multiplexed", "multiplexes"]
+
+# Whether sync flushes with concurrency use this driver where the transport allows
+# (the benchmarks switch it off to compare).
+MULTIPLEX = True
+
+# The longest single wait: expired exchanges are noticed at least this often.
+_POLL_AT_MOST = 1.0
+
+
+def multiplexes(transport: object) -> bool:
+    """Whether the sync driver sends through `transport` on one thread (this module).
+
+    Args:
+        transport: the session's transport.
+    """
+    return (
+        MULTIPLEX
+        and hasattr(select, "poll")  # not on Windows: the threaded driver sends there
+        and isinstance(transport, Multiplexing)
+        and transport.multiplexed
+        and not wraps_send(transport)  # a wrapper of call or send must see every request
+    )
+
+
+class _Multiplexer(Generic[RequestT]):
+    """One flush's sending loop on one thread, and its winding down after an exception."""
+
+    def __init__(
+        self,
+        engine: Engine[RequestT],
+        transport: Multiplexing,
+        *,
+        concurrency: int,
+        absorb: Callable[[], None],
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        linger: float,
+    ) -> None:
+        self.engine = engine
+        self.transport = transport
+        self.concurrency = max(1, concurrency)
+        self.absorb = absorb
+        self.clock = clock
+        self.sleep = sleep
+        self.linger = linger
+        self.live: dict[Started, RequestT] = {}
+        self.sending: RequestT | None = None  # being started: it may have left
+        self.stepping: Started | None = None  # being moved on: its state is unsure if cut
+        self.now = 0.0
+        self.ahead: Ahead[RequestT] | None = None
+        if isinstance(engine, Lookahead):
+            self.ahead = Ahead(engine, clock)
+
+    def run(self) -> None:
+        engine, live = self.engine, self.live
+        while True:
+            now = self.now = self.clock()
+            while len(live) < self.concurrency:
+                taken = self._next(now)
+                if taken is None:
+                    break
+                request, prepared = taken
+                self.sending = request
+                if self.ahead is not None:
+                    self.ahead.taken(request)  # until then, an interrupt hands it back unsent
+                started = self._start(request, prepared)
+                if started is not None:
+                    live[started] = request
+                self.sending = None
+                if started is None or started.done:  # failed to start, or answered at once
+                    if started is not None:
+                        report(engine, request, started.result, self.clock)
+                        del live[started]
+                    self.absorb()
+                    now = self.now = self.clock()
+            wakeup = engine.next_wakeup()
+            if not live:
+                if wakeup is None:
+                    return
+                self.sleep(max(0.0, wakeup - now))
+                continue
+            # Past the deadline nothing new goes out; what is live gets one request
+            # timeout to come back, then it is abandoned (its writes of unknown outcome).
+            limit = engine.deadline if now < engine.deadline else engine.deadline + self.linger
+            if now >= limit:
+                self._abandon_live()
+                self._requeue_ahead()
+                return
+            full = len(live) >= self.concurrency
+            until = limit if full or wakeup is None else min(wakeup, limit)
+            self._wait(max(0.0, until - now))
+            self.now = self.clock()
+            done = [started for started in live if started.done]
+            for started in done:
+                report(engine, live[started], started.result, self.last_now)
+            for started in done:
+                del live[started]
+            if done:
+                self.absorb()
+
+    def wind_down(self) -> None:
+        """After an exception: send nothing more, let what is live come back (bounded)."""
+        engine, live = self.engine, self.live
+        engine.stop()
+        sending, ahead = self.sending, self.ahead
+        if sending is not None and not (ahead is not None and ahead.holds(sending)):
+            engine.abandon(sending)  # a no-op if its outcome was reported
+        cut = self.stepping
+        if cut is not None:  # cut while reading: what it read so far cannot be trusted
+            cut.close()
+            request = live.pop(cut, None)
+            if request is not None:
+                engine.abandon(request)
+        # A second interrupt during this wait ends it: what is left is abandoned.
+        with contextlib.suppress(BaseException):
+            end = time.monotonic() + self.linger
+            while any(not started.done for started in live):
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                self._wait(left)
+        for started, request in list(live.items()):
+            if started.done and not request.settled:
+                with contextlib.suppress(BaseException):  # the first exception propagates
+                    report(engine, request, started.result, self.last_now)
+        self._abandon_live()
+        self._requeue_ahead()  # after the above: what was sent is settled, and stays so
+
+    def _next(self, now: float) -> tuple[RequestT, Prepared | None] | None:
+        if self.ahead is not None:
+            return self.ahead.next(now, self.transport.prepare)
+        request = self.engine.next_request(now)
+        return None if request is None else (request, None)
+
+    def _start(self, request: RequestT, prepared: Prepared | None) -> Started | None:
+        """Start sending `request`; None if that failed (the engine has been told)."""
+        transport = self.transport
+        try:
+            if prepared is None:  # not prepared ahead (or too long ago): now
+                prepared = transport.prepare(request.operation, request.params)
+                prepared.reader = getattr(request, "reader", None)
+            return transport.start(request.operation, prepared)
+        except Exception as exc:
+            self.engine.on_error(request, as_transport_error(exc), self.clock())
+            return None
+
+    def _wait(self, timeout: float) -> None:
+        """Wait at most `timeout` seconds for a live request's socket; move on those ready."""
+        poller = select.poll()
+        by_fd: dict[int, Started] = {}
+        for started in self.live:
+            if started.done:
+                continue
+            fd = started.fileno()
+            by_fd[fd] = started
+            poller.register(fd, select.POLLOUT if started.wants_write else select.POLLIN)
+        if not by_fd:
+            return  # all done: nothing to wait for
+        for fd, _ in poller.poll(math.ceil(min(timeout, _POLL_AT_MOST) * 1000)):
+            started = by_fd[fd]
+            self.stepping = started
+            started.step()
+            self.stepping = None
+        now = time.monotonic()
+        for started in by_fd.values():
+            started.expired(now)
+
+    def last_now(self) -> float:
+        """The time last read from the clock (answers handled together share it)."""
+        return self.now
+
+    def _requeue_ahead(self) -> None:
+        if self.ahead is not None:
+            self.ahead.requeue_all()
+
+    def _abandon_live(self) -> None:
+        for started, request in self.live.items():
+            if request.settled:
+                continue
+            with contextlib.suppress(Exception):
+                started.close()
+            self.engine.abandon(request)
+        self.live.clear()
+
+
+def drive_multiplexed(
+    engine: Engine[RequestT],
+    transport: Any,
+    *,
+    concurrency: int,
+    absorb: Callable[[], None],
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    linger: float = 60.0,
+) -> None:
+    """Send the engine's requests through a `Multiplexing` transport, at most
+    `concurrency` at a time, on this thread, until the engine is idle.
+
+    `absorb` runs after each batch of answers. Any exception propagates once the
+    engine has accounted for every request.
+
+    Args:
+        engine: the flush's engine.
+        transport: a transport for which `multiplexes` is true.
+        concurrency: how many requests may be in flight at once.
+        absorb: takes the answers in (called after each batch of them).
+        clock: the engine's clock.
+        sleep: sleeps when nothing is in flight and a retry is due later.
+        linger: how long what is in flight may take past the deadline or an exception.
+    """
+    driver: _Multiplexer[RequestT] = _Multiplexer(
+        engine,
+        cast(Multiplexing, transport),
+        concurrency=concurrency,
+        absorb=absorb,
+        clock=clock,
+        sleep=sleep,
+        linger=linger,
+    )
+    try:
+        driver.run()
+    except BaseException:
+        driver.wind_down()
+        raise
