@@ -12,7 +12,8 @@ Each client writes the same ~1 KB, 20-attribute items into its own fresh PAY_PER
 then reads them all back by key, and the values read are checked against those written:
 - dynamap: one Session puts every item and flushes; a second Session gets every key and flushes
   (both leave their `with` block, as applications do); with concurrency 4 and 1 on the fast
-  transport (the default), at concurrency 4 without the GC pause and on Boto3Transport;
+  transport (the default), at concurrency 4 without the GC pause, with worker threads instead
+  of the multiplexing driver, and on Boto3Transport;
 - pydynox (Rust core): its Model path (`to_dict()` into a SyncBatchWriter, `sync_batch_get`)
   and its raw client on plain dicts (see `_pydynox.py`);
 - PynamoDB: `Model.batch_write()` and `Model.batch_get(keys)`, on an equivalent model;
@@ -55,6 +56,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model as PynamoModel
 
+from _dynamap.drivers import multiplex  # the driver switch (worker threads, to compare)
 from dynamap import Boto3Transport, Session, create_table_params, to_item
 from tests.support import ddblocal
 
@@ -164,10 +166,12 @@ class Dynamap(Contestant):
         *,
         transport: str = "fast",
         pause_gc: bool = True,
+        threads: bool = False,
     ) -> None:
         super().__init__(client, endpoint)
         self.concurrency = concurrency
         self.pause_gc = pause_gc
+        self.threads = threads  # worker threads instead of the multiplexing driver
         self.transport: Any = None  # Session(client) picks the fast transport
         if transport == "botocore":
             self.transport = Boto3Transport(client)
@@ -175,6 +179,7 @@ class Dynamap(Contestant):
                 self.count_calls(self.transport.sender)
         extra = "" if transport == "fast" else f", {transport} transport"
         extra += "" if pause_gc else ", GC not paused"
+        extra += ", worker threads" if threads else ""
         self.name = f"dynamap Session (concurrency={concurrency}{extra})"
         self.prefix = ""
 
@@ -192,16 +197,24 @@ class Dynamap(Contestant):
         )
 
     def write(self, data: list[BenchItem]) -> None:
-        with self.session() as session:
-            for instance in data:
-                session.put(instance)
-            session.flush()
+        multiplex.MULTIPLEX = not self.threads
+        try:
+            with self.session() as session:
+                for instance in data:
+                    session.put(instance)
+                session.flush()
+        finally:
+            multiplex.MULTIPLEX = True
 
     def read(self, keys: list[Key]) -> list[Any]:
-        with self.session() as session:
-            deferreds = [session.get(BenchItem, pk, sk) for pk, sk in keys]
-            session.flush()
-            return [d.result() for d in deferreds]
+        multiplex.MULTIPLEX = not self.threads
+        try:
+            with self.session() as session:
+                deferreds = [session.get(BenchItem, pk, sk) for pk, sk in keys]
+                session.flush()
+                return [d.result() for d in deferreds]
+        finally:
+            multiplex.MULTIPLEX = True
 
 
 class Pydynox(Contestant):
@@ -358,7 +371,8 @@ def check(contestant: Contestant, items: list[BenchItem], results: list[Any]) ->
 def profile(
     contestant: Dynamap, client: Any, items: list[BenchItem], top: int
 ) -> dict[str, dict[str, float]]:
-    """cProfile dynamap's write and read (concurrency 1, so all work is on this thread).
+    """cProfile dynamap's write and read (concurrency 4: the multiplexing driver does all
+    the work on this thread).
 
     Prints the `top` entries by own time when `top` > 0; returns each phase's breakdown.
     """
@@ -439,6 +453,7 @@ def main() -> None:
             Dynamap(ddblocal.make_client(endpoint, **config), endpoint, 4),
             Dynamap(ddblocal.make_client(endpoint, **config), endpoint, 1),
             Dynamap(ddblocal.make_client(endpoint, **config), endpoint, 4, pause_gc=False),
+            Dynamap(ddblocal.make_client(endpoint, **config), endpoint, 4, threads=True),
             Dynamap(ddblocal.make_client(endpoint, **config), endpoint, 4, transport="botocore"),
             Pydynox(None, endpoint, _pydynox.ModelPath(endpoint)),
             Pydynox(None, endpoint, _pydynox.RawClient(endpoint)),
@@ -458,7 +473,7 @@ def main() -> None:
                 runs[contestant.name].append(run_once(contestant, client, prefix, items))
         breakdowns: dict[str, dict[str, float]] = {}
         if not args.no_breakdown:
-            profiled = Dynamap(ddblocal.make_client(server.endpoint, **config), server.endpoint, 1)
+            profiled = Dynamap(ddblocal.make_client(server.endpoint, **config), server.endpoint, 4)
             breakdowns = profile(profiled, client, items, top=25 if args.profile else 0)
     finally:
         server.stop()

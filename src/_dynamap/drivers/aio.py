@@ -23,6 +23,7 @@ from typing import Any, Generic, cast
 from _dynamap.core.protocol import Engine, Lookahead, Request, RequestT
 from _dynamap.core.retry import CLIENT_FAILURE
 from _dynamap.drivers.ahead import Ahead
+from _dynamap.drivers.outcome import wait_for
 from _dynamap.errors import TransportError
 from _dynamap.transport.asyncbase import AsyncPreparing, AsyncTransport
 from _dynamap.transport.base import Prepared, wraps_call
@@ -130,18 +131,14 @@ class _Driver(Generic[RequestT]):
                     return
                 await self.sleep(max(0.0, wakeup - now))
                 continue
-            # Past the deadline nothing new goes out; what is in flight gets one request
-            # timeout to come back, then it is abandoned (its writes of unknown outcome).
-            limit = engine.deadline if now < engine.deadline else engine.deadline + self.linger
-            if now >= limit:
+            timeout = wait_for(engine, now, self.linger, full=len(in_flight) >= self.concurrency)
+            if timeout is None:  # past the deadline and the linger after it
                 self._abandon_in_flight()
                 if self.ahead is not None:
                     self.ahead.requeue_all()
                 return
-            full = len(in_flight) >= self.concurrency
-            until = limit if full or wakeup is None else min(wakeup, limit)
             done, _ = await asyncio.wait(
-                in_flight, timeout=max(0.0, until - now), return_when=asyncio.FIRST_COMPLETED
+                in_flight, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
             now = self.clock()
             for task in done:

@@ -26,7 +26,7 @@ from typing import Any, Generic, cast
 
 from _dynamap.core.protocol import Engine, Lookahead, RequestT
 from _dynamap.drivers.ahead import Ahead
-from _dynamap.drivers.outcome import as_transport_error, report
+from _dynamap.drivers.outcome import as_transport_error, report, wait_for
 from _dynamap.transport.base import Multiplexing, Prepared, Started, wraps_send
 
 __all__ = ["MULTIPLEX", "drive_multiplexed", "multiplexes"]
@@ -111,16 +111,12 @@ class _Multiplexer(Generic[RequestT]):
                     return
                 self.sleep(max(0.0, wakeup - now))
                 continue
-            # Past the deadline nothing new goes out; what is live gets one request
-            # timeout to come back, then it is abandoned (its writes of unknown outcome).
-            limit = engine.deadline if now < engine.deadline else engine.deadline + self.linger
-            if now >= limit:
+            timeout = wait_for(engine, now, self.linger, full=len(live) >= self.concurrency)
+            if timeout is None:  # past the deadline and the linger after it
                 self._abandon_live()
                 self._requeue_ahead()
                 return
-            full = len(live) >= self.concurrency
-            until = limit if full or wakeup is None else min(wakeup, limit)
-            self._wait(max(0.0, until - now))
+            self._wait(timeout)
             self.now = self.clock()
             done = [started for started in live if started.done]
             for started in done:

@@ -20,7 +20,7 @@ from typing import Any, Generic, cast
 from _dynamap.core.protocol import Engine, Lookahead, Request, RequestT
 from _dynamap.drivers.ahead import Ahead
 from _dynamap.drivers.multiplex import drive_multiplexed, multiplexes
-from _dynamap.drivers.outcome import as_transport_error, report
+from _dynamap.drivers.outcome import as_transport_error, report, wait_for
 from _dynamap.errors import TransportError
 from _dynamap.transport.base import Prepared, Preparing, Transport, wraps_call
 
@@ -129,18 +129,12 @@ class _Driver(Generic[RequestT]):
                     return
                 self.sleep(max(0.0, wakeup - now))
                 continue
-            # Past the deadline nothing new goes out; what is in flight gets one request
-            # timeout to come back, then it is abandoned (its writes of unknown outcome).
-            limit = engine.deadline if now < engine.deadline else engine.deadline + self.linger
-            if now >= limit:
+            timeout = wait_for(engine, now, self.linger, full=len(in_flight) >= self.concurrency)
+            if timeout is None:  # past the deadline and the linger after it
                 self._abandon_in_flight()
                 self._requeue_ahead()
                 return
-            # With every worker busy, only a completion (or the deadline) can change
-            # anything: wait for it. Otherwise also wake for the next retry that is due.
-            full = len(in_flight) >= self.concurrency
-            until = limit if full or wakeup is None else min(wakeup, limit)
-            done, _ = wait(in_flight, timeout=max(0.0, until - now), return_when=FIRST_COMPLETED)
+            done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
             now = self.now = self.clock()
             for future in done:
                 report(engine, in_flight[future], future.result, self.last_now)
