@@ -12,7 +12,8 @@ the client CPU per BatchWriteItem that the threaded one does.
 Every request is, at any time, either live here (started, its outcome not yet
 reported) or settled in the engine, even when an exception cuts the flush short.
 After one, what is live gets `linger` seconds to come back (a second interrupt ends
-that), and what has not is closed and abandoned (its writes of unknown outcome).
+that), and what has not is abandoned (its writes of unknown outcome) and ends on a
+worker of the session, a straggler its next flush waits for (drivers/threads.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import math
 import select
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from typing import Any, Generic, cast
 
 from _dynamap.core.protocol import Engine, Lookahead, RequestT
@@ -67,8 +69,12 @@ class _Multiplexer(Generic[RequestT]):
         clock: Callable[[], float],
         sleep: Callable[[float], None],
         linger: float,
+        pool: Executor | None = None,
+        stragglers: dict[Future[dict[str, Any]], RequestT] | None = None,
     ) -> None:
         self.engine = engine
+        self.pool = pool
+        self.stragglers = stragglers
         self.transport = transport
         self.concurrency = max(1, concurrency)
         self.absorb = absorb
@@ -104,7 +110,9 @@ class _Multiplexer(Generic[RequestT]):
                         report(engine, request, started.result, self.clock)
                         del live[started]
                     self.absorb()
-                    now = self.now = self.clock()
+                # Starting may block (a new connection, a TLS handshake): the next
+                # request is judged against the deadline as of now, not the loop's start.
+                now = self.now = self.clock()
             wakeup = engine.next_wakeup()
             if not live:
                 if wakeup is None:
@@ -147,6 +155,10 @@ class _Multiplexer(Generic[RequestT]):
                 if left <= 0:
                     break
                 self._wait(left)
+        cut = self.stepping  # a second interrupt cut this one while reading: not handed on
+        if cut is not None:
+            with contextlib.suppress(Exception):
+                cut.close()
         for started, request in list(live.items()):
             if started.done and not request.settled:
                 with contextlib.suppress(BaseException):  # the first exception propagates
@@ -205,10 +217,43 @@ class _Multiplexer(Generic[RequestT]):
         for started, request in self.live.items():
             if request.settled:
                 continue
-            with contextlib.suppress(Exception):
-                started.close()
+            # Closing it would not stop the server applying it, maybe later than a newer
+            # write of the next flush: as the threaded driver does, it ends on a worker,
+            # as a straggler that the session's next flush waits for (and holds its
+            # keys back until then).
+            if not (started.done or self._straggle(started, request)):
+                with contextlib.suppress(Exception):
+                    started.close()
             self.engine.abandon(request)
         self.live.clear()
+
+    def _straggle(self, started: Started, request: RequestT) -> bool:
+        if self.pool is None or self.stragglers is None:
+            return False
+        try:
+            future = self.pool.submit(_finish_alone, started)
+        except Exception:  # e.g. the pool shut down: close it instead
+            return False
+        self.stragglers[future] = request
+        return True
+
+
+def _finish_alone(started: Started) -> dict[str, Any]:
+    """Move an abandoned request on until it ends (its answer, or its read timeout);
+    its outcome no longer matters: the engine has abandoned it."""
+    try:
+        while not started.done:
+            poller = select.poll()
+            poller.register(
+                started.fileno(), select.POLLOUT if started.wants_write else select.POLLIN
+            )
+            if poller.poll(int(_POLL_AT_MOST * 1000)):
+                started.step()
+            started.expired(time.monotonic())
+    finally:
+        if not started.done:
+            started.close()
+    return {}
 
 
 def drive_multiplexed(
@@ -220,6 +265,8 @@ def drive_multiplexed(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     linger: float = 60.0,
+    pool: Executor | None = None,
+    stragglers: dict[Future[dict[str, Any]], RequestT] | None = None,
 ) -> None:
     """Send the engine's requests through a `Multiplexing` transport, at most
     `concurrency` at a time, on this thread, until the engine is idle.
@@ -235,6 +282,8 @@ def drive_multiplexed(
         clock: the engine's clock.
         sleep: sleeps when nothing is in flight and a retry is due later.
         linger: how long what is in flight may take past the deadline or an exception.
+        pool: finishes requests abandoned while in flight (none: they are closed).
+        stragglers: where those requests go, with the futures of their finishing.
     """
     driver: _Multiplexer[RequestT] = _Multiplexer(
         engine,
@@ -244,6 +293,8 @@ def drive_multiplexed(
         clock=clock,
         sleep=sleep,
         linger=linger,
+        pool=pool,
+        stragglers=stragglers,
     )
     try:
         driver.run()

@@ -233,6 +233,9 @@ def drive(
             clock=clock,
             sleep=sleep,
             linger=linger,
+            # Requests abandoned in flight end on a worker, as stragglers (multiplex.py).
+            pool=pool,
+            stragglers=stragglers,
         )
         return
     driver: _Driver[RequestT] = _Driver(
