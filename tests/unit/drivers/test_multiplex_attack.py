@@ -1,7 +1,7 @@
 """The multiplexing driver under attack: deadlines, slow starts, interrupts.
 
-Found by reviewing drivers/multiplex.py against the threaded driver's rules; each test
-failed before its fix.
+Found by reviewing drivers/multiplex.py against the threaded driver's rules: the first
+two tests failed before their fixes; the last checks the fallback to worker threads.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ import time
 
 import pytest
 
+from _dynamap.drivers.multiplex import multiplexes
+from _dynamap.transport.fast import FastTransport
 from dynamap import FlushError
+from tests.support.ddblocal import make_client
 from tests.unit.drivers.test_lookahead import session, users
 from tests.unit.drivers.test_multiplex import MultiplexFake
 
@@ -75,3 +78,12 @@ def test_requests_left_in_flight_by_a_second_interrupt_are_stragglers():
     assert not s._stragglers and not fake.live
     assert len(fake.data["users"]) == 50
     s.close()
+
+
+def test_a_client_whose_requests_botocore_must_send_is_not_multiplexed():
+    # A proxy (or a client certificate): our pool cannot send, botocore's session does,
+    # blocking, so the threaded driver sends.
+    direct = FastTransport(make_client("http://127.0.0.1:9"))
+    assert direct.pool is not None and multiplexes(direct)
+    proxied = FastTransport(make_client("http://127.0.0.1:9", proxies={"http": "http://p:1"}))
+    assert proxied.pool is None and not multiplexes(proxied)
