@@ -64,6 +64,10 @@ class Connection:
     def dropped(self) -> bool:
         """True if the server closed it (or sent anything) while it was idle."""
         try:
+            if hasattr(select, "poll"):  # select() refuses descriptors from 1024 on
+                poller = select.poll()
+                poller.register(self.sock, select.POLLIN)
+                return bool(poller.poll(0))
             return bool(select.select([self.sock], [], [], 0)[0])
         except (OSError, ValueError):
             return True

@@ -314,3 +314,24 @@ def test_the_host_header_is_the_one_sigv4_signs(url):
     from botocore.auth import _host_from_url  # pyright: ignore[reportPrivateUsage]
 
     assert ConnectionPool(url).host_header == _host_from_url(url)
+
+
+def test_a_connection_on_a_descriptor_above_1023_is_kept_alive(serve, post: Post):
+    """select() refuses descriptors from 1024 on: each idle connection would look dropped
+    and be replaced. A process with many files open gets such descriptors."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft <= 1100:
+        pytest.skip("the descriptor limit is too low to open one above 1023")
+    server = serve(reply(b"{}"), reply(b"[]"))
+    pool = ConnectionPool(server.url)
+    filler = [socket.socket() for _ in range(1030)]  # the next descriptors are above 1023
+    try:
+        assert post(pool, HEADERS, b"{}").body == b"{}"
+        assert pool._idle[0].sock.fileno() >= 1024
+        assert post(pool, HEADERS, b"{}").body == b"[]"
+        assert server.connections == 1  # the idle one was reused, not taken for dropped
+    finally:
+        for sock in filler:
+            sock.close()
