@@ -6,8 +6,9 @@ reads and parses each answer as it comes, on the thread that flushes. The engine
 decisions are the same as with worker threads (drivers/threads.py); what changes is
 that no thread hands anything to another. On the benchmark machine each such hand-over
 (a worker woken by its answer, the flushing thread woken by the worker, a thread
-waiting for the GIL) costs tens of microseconds of CPU: this driver spends about half
-the client CPU per BatchWriteItem that the threaded one does.
+waiting for the GIL) costs tens of microseconds of CPU: sent on their own, 400
+BatchWriteItems took about half the client CPU per request that the threaded driver
+spends (bench/README.md has the session figures).
 
 Every request is, at any time, either live here (started, its outcome not yet
 reported) or settled in the engine, even when an exception cuts the flush short.
