@@ -11,7 +11,10 @@ BatchWriteItems took about half the client CPU per request that the threaded dri
 spends (bench/README.md has the session figures).
 
 Every request is, at any time, either live here (started, its outcome not yet
-reported) or settled in the engine, even when an exception cuts the flush short.
+reported) or settled in the engine, even when an exception cuts the flush short. A
+request is recorded as live before its first byte leaves; one cut by an interrupt
+inside a step (how much it sent or read unsure) sends no more and counts as of
+unknown outcome, but is waited for like the others.
 After one, what is live gets `linger` seconds to come back (a second interrupt ends
 that), and what has not is abandoned (its writes of unknown outcome) and ends on a
 worker of the session, a straggler its next flush waits for (drivers/threads.py).
@@ -106,6 +109,8 @@ class _Multiplexer(Generic[RequestT]):
                 if started is not None:
                     live[started] = request
                 self.sending = None
+                if started is not None and not started.done:
+                    self._step(started)  # it leaves now (recorded first: see wind_down)
                 if started is None or started.done:  # failed to start, or answered at once
                     if started is not None:
                         report(engine, request, started.result, self.clock)
@@ -143,9 +148,10 @@ class _Multiplexer(Generic[RequestT]):
         if sending is not None and not (ahead is not None and ahead.holds(sending)):
             engine.abandon(sending)  # a no-op if its outcome was reported
         cut = self.stepping
-        if cut is not None:  # cut while reading: what it read so far cannot be trusted
-            cut.close()
-            request = live.pop(cut, None)
+        if cut is not None:  # cut inside a step: what it sent or read is unsure
+            self.stepping = None
+            cut.cut()  # it sends no more; waited for below, of unknown outcome whatever comes
+            request = live.get(cut)
             if request is not None:
                 engine.abandon(request)
         # A second interrupt during this wait ends it: what is left is abandoned.
@@ -198,13 +204,15 @@ class _Multiplexer(Generic[RequestT]):
         if not by_fd:
             return  # all done: nothing to wait for
         for fd, _ in poller.poll(math.ceil(min(timeout, _POLL_AT_MOST) * 1000)):
-            started = by_fd[fd]
-            self.stepping = started
-            started.step()
-            self.stepping = None
+            self._step(by_fd[fd])
         now = time.monotonic()
         for started in by_fd.values():
             started.expired(now)
+
+    def _step(self, started: Started) -> None:
+        self.stepping = started  # an interrupt inside: wind_down cuts it
+        started.step()
+        self.stepping = None
 
     def last_now(self) -> float:
         """The time last read from the clock (answers handled together share it)."""

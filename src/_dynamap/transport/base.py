@@ -118,6 +118,11 @@ class Started(Protocol):
         """
         ...
 
+    def cut(self) -> None:
+        """An interrupt came inside `step`: send nothing more; it ends as not answered
+        once the server is done with what it got (moved on by `step` until `done`)."""
+        ...
+
     def close(self) -> None:
         """Give up on it: it may or may not have been applied."""
         ...

@@ -17,6 +17,7 @@ The rules are those of `ConnectionPool.post`, answer parsing included (`answer.p
 from __future__ import annotations
 
 import contextlib
+import socket
 import ssl
 import time
 from typing import Any
@@ -65,6 +66,7 @@ class Exchange:
         "_pool",
         "_reader",
         "_timeout",
+        "_untrusted",
         "done",
         "error",
         "idle_until",
@@ -83,7 +85,9 @@ class Exchange:
         self.response: Response | None = None
         self.error: NoAnswer | None = None
         self.idle_until = time.monotonic() + self._timeout
-        self.step()  # most requests leave whole at once: the socket's buffer takes them
+        self._untrusted = False
+        # Nothing is sent yet: the caller records the exchange first, then steps it (most
+        # requests leave whole in that first step), so an interrupt never loses one.
 
     def fileno(self) -> int:
         """The socket's descriptor (-1 once done)."""
@@ -112,6 +116,30 @@ class Exchange:
             return False
         self._fail(NoAnswer(f"TimeoutError: no answer within {self._timeout:g} s"))
         return True
+
+    def cut(self) -> None:
+        """After an interrupt inside `step`: how much was sent or read is unsure.
+
+        Once the request has left whole, the server has answered or is answering it:
+        the connection is closed. Before that (part of it may have left, maybe all of
+        it, the last count lost), nothing more is sent and the sending side is shut:
+        the server then applies a whole request and answers, or refuses a cut one, or
+        closes. Reading goes on until that tells when the server is done with it, but
+        the exchange ends as not answered, whatever comes.
+        """
+        conn = self._conn
+        if conn is None:
+            return
+        if not self._out:
+            self._fail(NoAnswer("interrupted while reading the answer"))
+            return
+        self._untrusted = True
+        self._out = memoryview(b"")
+        self.wants_write = False
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._fail(NoAnswer("interrupted while sending"))
 
     def close(self) -> None:
         """Stop here: the connection is closed, whatever was sent or read."""
@@ -157,6 +185,9 @@ class Exchange:
                 raise ValueError("the connection closed before the answer was complete")
 
     def _finish(self, response: Response, keep: bool) -> None:
+        if self._untrusted:  # whatever it says, it may answer a cut request
+            self._fail(NoAnswer("interrupted while sending; the answer is not trusted"))
+            return
         conn, self._conn = self._conn, None
         self.done = True
         self.response = response

@@ -244,6 +244,11 @@ class _Sending:
     def expired(self, now: float) -> bool:
         return self.exchange is not None and self.exchange.expired(now)
 
+    def cut(self) -> None:
+        if self.exchange is not None:
+            self.exchange.cut()
+            self.wants_write = self.exchange.wants_write
+
     def close(self) -> None:
         if self.exchange is not None:
             self.exchange.close()

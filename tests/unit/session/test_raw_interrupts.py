@@ -25,7 +25,7 @@ import pytest
 
 from _dynamap.drivers import gcpause
 from _dynamap.transport.base import Prepared
-from dynamap import FlushError, Model, PartitionKey, Session, to_item
+from dynamap import FlushError, Model, PartitionKey, Session, TransportError, to_item
 from tests.unit.session.test_raw_items import RawFake
 
 
@@ -46,7 +46,7 @@ class _Answered:
     wants_write = False
 
     def __init__(self, response: dict[str, Any]) -> None:
-        self.response = response
+        self.response: dict[str, Any] | Exception = response
         self.done = False
         self.read, write = os.pipe()
         os.write(write, b"x")
@@ -61,12 +61,17 @@ class _Answered:
     def expired(self, now: float) -> bool:
         return False
 
+    def cut(self) -> None:
+        self.response = TransportError(TransportError.NO_ANSWER, "cut")
+
     def close(self) -> None:
         if not self.done:
             self.done = True
             os.close(self.read)
 
     def result(self) -> dict[str, Any]:
+        if isinstance(self.response, Exception):
+            raise self.response
         return self.response
 
 

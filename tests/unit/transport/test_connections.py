@@ -35,7 +35,10 @@ def _read_request(conn: socket.socket) -> bytes:
         if line.lower().startswith(b"content-length")
     )
     while len(body) < length:
-        body += conn.recv(65536)
+        chunk = conn.recv(65536)
+        if not chunk:  # closed (or its sending side shut) before the body was whole
+            return b""
+        body += chunk
     return head + b"\r\n\r\n" + body
 
 

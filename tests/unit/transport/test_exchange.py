@@ -103,6 +103,7 @@ def test_a_request_larger_than_the_socket_buffer_is_sent_in_steps(serve):
     body = b"x" * (8 << 20)
     headers = {**HEADERS, "Content-Length": str(len(body))}
     exchange = start(pool, headers, body)
+    exchange.step()
     assert exchange.wants_write  # 8 MB do not leave at once
     assert run(exchange).response is not None and exchange.response.body == b"{}"
     assert len(server.requests[0]) > len(body)
@@ -155,6 +156,9 @@ def test_a_closed_exchange_gives_its_connection_back_to_no_one(serve):
     server = serve(never, reply(b"{}"))
     pool = ConnectionPool(server.url)
     exchange = start(pool, HEADERS, b"{}")
+    assert exchange.wants_write  # nothing sent before its first step
+    exchange.step()
+    assert not exchange.wants_write
     exchange.close()
     assert exchange.done and exchange.response is None and exchange.fileno() == -1
     exchange.step()  # nothing more happens
@@ -176,3 +180,47 @@ def test_one_exchange_per_connection_at_a_time(serve):
     exchanges: list[Any] = [start(pool, HEADERS, b"{}") for _ in range(3)]
     assert len({e.fileno() for e in exchanges}) == 3
     assert sorted(run(e).response.body for e in exchanges) == [b"1", b"2", b"3"]
+
+
+def test_an_exchange_cut_while_sending_sends_no_more_and_waits_for_the_server(serve):
+    """An interrupt inside a step leaves how much was sent unsure: `cut` shuts the
+    sending side; the server refuses the cut request (here: its connection ends), and the
+    exchange ends as not answered. Its connection never goes back to the pool."""
+    server = serve(reply(b"{}"), reply(b"[]"))
+    pool = ConnectionPool(server.url)
+    body = b"x" * (8 << 20)
+    exchange = start(pool, {**HEADERS, "Content-Length": str(len(body))}, body)
+    exchange.step()
+    assert exchange.wants_write  # part of it left
+    exchange.cut()
+    assert not exchange.wants_write
+    run(exchange)
+    assert exchange.error is not None and exchange.response is None
+    assert pool._idle == [] and server.requests == []  # the server saw no whole request
+    assert exchanged(pool, HEADERS, b"{}").body == b"{}"  # on a new connection
+    assert server.connections == 2
+
+
+def test_an_exchange_cut_after_its_last_send_waits_for_the_answer_and_distrusts_it(serve):
+    server = serve(reply(b'{"a":1}'), reply(b"[]"))
+    pool = ConnectionPool(server.url)
+    exchange = start(pool, HEADERS, b"{}")
+    data = exchange._out  # as if the count of the last send was lost to the interrupt
+    exchange.step()
+    exchange._out = data
+    exchange.cut()
+    run(exchange)
+    assert server.requests and exchange.response is None  # answered, but not trusted
+    assert exchange.error is not None and "not trusted" in str(exchange.error)
+    assert pool._idle == []
+    assert exchanged(pool, HEADERS, b"{}").body == b"[]"
+    assert server.connections == 2
+
+
+def test_an_exchange_cut_while_reading_is_closed(serve):
+    server = serve(reply(b'{"a":1}'))
+    pool = ConnectionPool(server.url)
+    exchange = start(pool, HEADERS, b"{}")
+    exchange.step()  # all sent
+    exchange.cut()
+    assert exchange.done and exchange.error is not None and exchange.fileno() == -1
