@@ -224,16 +224,16 @@ class _Multiplexer(Generic[RequestT]):
 
     def _abandon_live(self) -> None:
         for started, request in self.live.items():
-            if request.settled:
-                continue
             # Closing it would not stop the server applying it, maybe later than a newer
             # write of the next flush: as the threaded driver does, it ends on a worker,
             # as a straggler that the session's next flush waits for (and holds its
-            # keys back until then).
+            # keys back until then). That includes one already abandoned (cut by an
+            # interrupt, or interrupted as it was recorded) but not yet ended.
             if not (started.done or self._straggle(started, request)):
                 with contextlib.suppress(Exception):
                     started.close()
-            self.engine.abandon(request)
+            if not request.settled:
+                self.engine.abandon(request)
         self.live.clear()
 
     def _straggle(self, started: Started, request: RequestT) -> bool:

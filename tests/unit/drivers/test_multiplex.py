@@ -370,3 +370,34 @@ def test_a_request_cut_by_an_interrupt_while_it_leaves_is_waited_for_as_unknown(
     left = [id(u) for u in engine.unfinished()]
     assert sorted(written + left) == sorted(id(u) for u in units)
     assert sum(u.maybe_applied for u in engine.unfinished()) == 25  # the cut request's
+
+
+def test_a_cut_request_still_unanswered_after_the_linger_becomes_a_straggler():
+    class CutOnce(MultiplexFake):
+        def start(self, operation: str, prepared: Prepared) -> Started:
+            started = super().start(operation, prepared)
+            if len(self.started) == 1:
+                step = started.step
+
+                def interrupted() -> None:
+                    started.step = step  # type: ignore[method-assign]
+                    step()
+                    raise KeyboardInterrupt
+
+                started.step = interrupted  # type: ignore[method-assign]
+            return started
+
+    fake = CutOnce()
+    fake.answer_at_once = False  # never answered within the linger
+    s = session(fake, 2)
+    s._linger = lambda: 0.2  # type: ignore[method-assign]
+    for user in users(25):
+        s.put(user)
+    with pytest.raises(KeyboardInterrupt):
+        s.flush()
+    cut = fake.started[0]
+    assert cut.cut_short and not cut.done and not cut.closed
+    assert len(s._stragglers) == 1  # the next flush waits for it
+    fake.expire = True
+    s.close()
+    assert cut.done
