@@ -202,7 +202,11 @@ def test_an_exchange_cut_while_sending_sends_no_more_and_waits_for_the_server(se
 
 
 def test_an_exchange_cut_after_its_last_send_waits_for_the_answer_and_distrusts_it(serve):
-    server = serve(reply(b'{"a":1}'), reply(b"[]"))
+    def slow(conn: socket.socket, request: bytes) -> bool:
+        time.sleep(0.2)  # not answered within the first step
+        return reply(b'{"a":1}')(conn, request)
+
+    server = serve(slow, reply(b"[]"))
     pool = ConnectionPool(server.url)
     exchange = start(pool, HEADERS, b"{}")
     data = exchange._out  # as if the count of the last send was lost to the interrupt
