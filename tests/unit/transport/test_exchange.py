@@ -222,7 +222,11 @@ def test_an_exchange_cut_after_its_last_send_waits_for_the_answer_and_distrusts_
 
 
 def test_an_exchange_cut_while_reading_is_closed(serve):
-    server = serve(reply(b'{"a":1}'))
+    def slow(conn: socket.socket, request: bytes) -> bool:
+        time.sleep(0.2)  # not answered within the first step
+        return reply(b'{"a":1}')(conn, request)
+
+    server = serve(slow)
     pool = ConnectionPool(server.url)
     exchange = start(pool, HEADERS, b"{}")
     exchange.step()  # all sent
