@@ -203,8 +203,11 @@ class ModelInfo:
     def item_reader(self) -> ItemReader | None:
         """Reads this model's items straight from BatchGetItem answers
         (`codec/wireread.py`); None for a model with a kind (its discriminator is
-        checked on whole items) or one that reader cannot take."""
+        checked on whole items), a binary key (its items' keys would stay base64 text)
+        or one that reader cannot take."""
         if self.kind is not None or not self.key_attrs:
+            return None
+        if any(k.type == "B" for k in self.key_attrs):
             return None
         attrs = tuple(k.attr for k in self.key_attrs)
         return item_reader(self.model, self.codec.fields, attrs)

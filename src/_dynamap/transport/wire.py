@@ -263,7 +263,9 @@ def parse_answer(
         )
     if status >= 300:
         raise error_from_answer(status, body, error_members)
-    if reader is not None and not any(marker in body for marker in _IN_MARKERS):
+    if reader is not None and (
+        not reader.needs_scan or not any(marker in body for marker in _IN_MARKERS)
+    ):
         read = reader.parse(body)
         if read is not None:
             return read

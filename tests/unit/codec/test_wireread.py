@@ -83,8 +83,8 @@ def read(model: type[Model], body: bytes, table: str = "t") -> list[Any] | None:
     """The instances the reader builds from `body`, or None if it leaves the answer."""
     reader = model_info(model).item_reader
     assert reader is not None
-    # The reader itself: parse_answer also leaves to the general path any answer that
-    # may hold binary data, as a text value "B" looks (test_binary_... below).
+    # The reader itself, as parse_answer calls it (answers with a table without reader
+    # are first searched for binary data: test_answers_with_a_table_without_reader_...).
     parsed = BatchGetReader({table: reader}).parse(body)
     if parsed is None:
         return None
@@ -326,6 +326,87 @@ def test_binary_data_takes_the_general_path():
     parsed = parse_answer(200, {}, body, reader=BatchGetReader({"t": reader}))
     (item,) = parsed["Responses"]["t"]
     assert not isinstance(item, DecodedItem) and item["blob"] == {"B": b"\x00\xff"}
+
+
+class Blob(BaseModel):
+    data: bytes
+    more: list[bytes] = []
+
+
+class Binaries(Model, table="binaries"):
+    pk: Annotated[str, PartitionKey()]
+    blob: bytes = b""
+    blobs: set[bytes] = set()
+    anything: dict[str, Any] = {}
+    listed: list[Any] = []
+    nested: Blob | None = None
+    maybe: bytes | None = None
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"blob": b"\x00\xff"},
+        {"blobs": {b"a", b"\x01"}},
+        {"anything": {"x": {"y": b"deep"}}},
+        {"anything": {"set": {b"q"}}},
+        {"listed": ["a", b"b"]},
+        {"nested": Blob(data=b"n")},
+        {"nested": Blob(data=b"", more=[b"m"])},
+        {"maybe": b"m"},
+        {"blob": b""},
+    ],
+    ids=repr,
+)
+def test_binary_values_are_never_read_as_their_base64_text(values: dict[str, Any]):
+    """The reader's own items are not searched for binary markers: every binary value
+    must make it give up (bytes() refuses the text), and the general path decode it."""
+    item = Binaries(pk="k", **values)
+    body = answer(to_item(item))
+    reader = model_info(Binaries).item_reader
+    assert reader is not None
+    batch = BatchGetReader({"t": reader})
+    assert not batch.needs_scan
+    assert batch.parse(body) is None
+    parsed = parse_answer(200, {}, body, reader=batch)
+    (raw,) = parsed["Responses"]["t"]
+    assert not isinstance(raw, DecodedItem)
+    assert model_info(Binaries).codec.decode(raw) == item
+
+
+def test_an_escaped_binary_marker_is_read_as_binary():
+    body = answer(to_item(Binaries(pk="k", blob=b"x"))).replace(b'"B":', b'"\\u0042":')
+    assert b"\\u0042" in body
+    reader = model_info(Binaries).item_reader
+    assert reader is not None
+    parsed = parse_answer(200, {}, body, reader=BatchGetReader({"t": reader}))
+    (raw,) = parsed["Responses"]["t"]
+    assert model_info(Binaries).codec.decode(raw).blob == b"x"
+
+
+class BinaryKey(Model, table="binkey"):
+    pk: Annotated[bytes, PartitionKey()]
+    name: str = ""
+
+
+def test_models_with_a_binary_key_have_no_reader():
+    # Their items' keys would stay base64 text, and the flush matches items by key.
+    assert model_info(BinaryKey).item_reader is None
+
+
+def test_answers_with_a_table_without_reader_are_searched_for_binary_data():
+    reader = model_info(User).item_reader
+    assert reader is not None
+    batch = BatchGetReader({"t": reader, "u": None})
+    assert batch.needs_scan
+    body = encode_body(
+        {
+            "Responses": {"t": [to_item(User(pk="a", sk="b", name="n"))], "u": [{"x": {"B": b"z"}}]},
+            "UnprocessedKeys": {},
+        }
+    )
+    parsed = parse_answer(200, {}, body, reader=batch)
+    assert parsed["Responses"]["u"] == [{"x": {"B": b"z"}}]
 
 
 def test_tables_without_a_reader_stay_plain_dicts():
