@@ -11,13 +11,13 @@ import pickle
 import uuid
 from collections.abc import Mapping, Sequence, Set
 from decimal import Decimal
-from typing import Any, get_args, get_origin
+from typing import Any, get_origin
 
 from pydantic import BaseModel
 
 from _dynamap.declare.annotations import literal_values, strip_optional
 
-__all__ = ["LIST_TAG", "PLAIN", "freeze", "freeze_form", "is_immutable"]
+__all__ = ["MARSHALED", "freeze", "is_immutable", "is_set"]
 
 _BOOL = object()
 _LIST = object()
@@ -90,22 +90,17 @@ def is_immutable(annotation: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, _IMMUTABLE)
 
 
-# For generated snapshots (codec/generate.py): the exact tag and leaf classes freeze uses.
-LIST_TAG = _LIST
-PLAIN = _PLAIN
+# For generated snapshots (codec/generate.py), which take an exact list or dict as its
+# marshal bytes themselves when marshal takes it (else they call freeze): the tag
+# `_pickled` gives those bytes. Which of the two a value gets depends on the value alone,
+# so a snapshot of it compares equal to an earlier one exactly when freeze's would.
+MARSHALED = _MARSHALED
 
 
-def freeze_form(annotation: Any) -> str:
-    """How a generated snapshot freezes a field of `annotation`: "set" for a set of
-    scalars, "list" for a list of them, "" for anything else (a call to freeze)."""
-    tp = strip_optional(annotation)
-    origin = get_origin(tp)
-    args = get_args(tp)
-    if origin in (set, frozenset):
-        return "set"  # sets hold scalars only, frozen by frozenset() whatever they are
-    if origin is list and len(args) == 1 and args[0] in (str, int, float, Decimal):
-        return "list"
-    return ""
+def is_set(annotation: Any) -> bool:
+    """True for a set annotation: a generated snapshot takes such a value as frozenset()
+    (sets hold scalars only, whatever they are)."""
+    return get_origin(strip_optional(annotation)) in (set, frozenset)
 
 
 def freeze(value: Any) -> Any:

@@ -6,11 +6,12 @@ import collections
 import datetime as dt
 import uuid
 from decimal import Decimal
+from marshal import dumps
 from typing import Annotated, Any
 
 import pytest
 
-from _dynamap.codec.freeze import freeze
+from _dynamap.codec.freeze import MARSHALED, freeze
 from _dynamap.codec.modelcodec import codec_for
 from dynamap import Model, PartitionKey
 from tests.support.models import Address, Color
@@ -154,15 +155,48 @@ class _Snap(Model, table="snap"):
     maybe: list[int] | None = None
 
 
-def test_a_generated_snapshot_of_sets_and_scalar_lists_equals_freeze():
+def test_a_generated_snapshot_takes_exact_lists_and_maps_as_their_marshal_bytes():
     snapshot = codec_for(_Snap).snapshot
     item = _Snap(pk="p", tags={"a"}, ranks=[1, 2], maybe=[3])
-    assert snapshot(item) == ("p", freeze({"a"}), freeze([1, 2]), freeze([3]))
     before = snapshot(item)
+    marshaled = (MARSHALED, dumps([1, 2], 0)), (MARSHALED, dumps([3], 0))
+    assert before == ("p", frozenset({"a"}), *marshaled)
+    assert snapshot(_Snap(pk="p", tags={"a"}, ranks=[1, 2], maybe=[3])) == before
     item.ranks.append(True)  # an in-place bool in a list[int] is a change (BOOL, not N)
-    assert snapshot(item) != before and snapshot(item)[2] == freeze([1, 2, True])
-    item.ranks = Sub([1, 2])  # a subclass, assigned without validation: the general path
+    with_bool = snapshot(item)
+    assert with_bool != before
+    item.ranks[2] = 1  # and so is 1 for True
+    assert snapshot(item) not in (before, with_bool)
+    item.ranks = [1, 2]
+    assert snapshot(item) == before
+    item.__dict__["ranks"] = Sub([1, 2])  # a subclass, set without validation: freeze()
     assert snapshot(item)[2] == freeze([1, 2])
+    item.__dict__["ranks"] = [Decimal("1.5")]  # marshal refuses it: freeze()
+    assert snapshot(item)[2] == freeze([Decimal("1.5")])
     item.maybe = None
     item.tags = frozenset({"a"})  # pyright: ignore[reportAttributeAccessIssue]
-    assert snapshot(item)[1:] == (frozenset({"a"}), freeze([1, 2]), None)
+    assert snapshot(item)[1] == frozenset({"a"}) and snapshot(item)[3] is None
+
+
+class _Maps(Model, table="snapmaps"):
+    pk: Annotated[str, PartitionKey()]
+    settings: dict[str, Any] = {}
+    anything: Any = None
+
+
+def test_a_generated_snapshot_sees_changes_deep_in_maps_and_any_values():
+    snapshot = codec_for(_Maps).snapshot
+    item = _Maps(pk="p", settings={"a": {"b": [1, {"c": "x"}]}}, anything={"n": 1.5})
+    before = snapshot(item)
+    item.settings["a"]["b"][1]["c"] = "y"
+    assert snapshot(item) != before
+    item.settings["a"]["b"][1]["c"] = "x"
+    assert snapshot(item) == before
+    item.anything["n"] = 2.5
+    assert snapshot(item) != before
+    item.anything = {"n": 1.5}
+    assert snapshot(item) == before
+    item.settings = {"a": {"b": [1, {"c": "x"}]}, "d": Decimal("1.5")}  # freeze(): pickled
+    with_decimal = snapshot(item)
+    item.settings["d"] = Decimal("2.5")
+    assert snapshot(item) != with_decimal

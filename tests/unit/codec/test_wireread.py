@@ -401,7 +401,10 @@ def test_answers_with_a_table_without_reader_are_searched_for_binary_data():
     assert batch.needs_scan
     body = encode_body(
         {
-            "Responses": {"t": [to_item(User(pk="a", sk="b", name="n"))], "u": [{"x": {"B": b"z"}}]},
+            "Responses": {
+                "t": [to_item(User(pk="a", sk="b", name="n"))],
+                "u": [{"x": {"B": b"z"}}],
+            },
             "UnprocessedKeys": {},
         }
     )
