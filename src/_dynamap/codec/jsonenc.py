@@ -20,6 +20,8 @@ checked encoder. Text with no UTF-8 form (a lone surrogate) fails the final enco
 
 Measured on the benchmark's ~1 KB item (1,000 items, best of 15 runs): about 16 µs
 against 26 µs for the checked encoder's dict, `check_item` and `pydantic_core.to_json`.
+Filling one `%` template instead of joining a piece per field: 18.9 against 20.3 µs
+(10,000 cold items, median of 15 interleaved runs in one process).
 """
 
 from __future__ import annotations
@@ -52,17 +54,17 @@ KeyLimit = tuple[str, int, bool]
 # re-encodes a body holding one.
 BINARY_MARKERS = (b'"B":"', b'"BS":[')
 
-# Inline values by wire kind: (condition, statement setting `t`, text around `t`).
-# `{c}` is the field's exact class.
+# Inline values by wire kind: (condition, expression of the value's text, text around
+# it). `{c}` is the field's exact class. An int is formatted by the template itself.
 _INLINE: dict[str, tuple[str, str, tuple[str, str]]] = {
-    "S": ("v.__class__ is str", "t = esc(v)", ('{"S":', "}")),
-    "BOOL": ("v is True or v is False", "t = 'true' if v else 'false'", ('{"BOOL":', "}")),
-    "N_INT": ("v.__class__ is int and -L < v < L", "t = str(v)", ('{"N":"', '"}')),
-    "N_FLOAT": ("v.__class__ is float", "t = float_to_wire(v)", ('{"N":"', '"}')),
-    "N_DECIMAL": ("v.__class__ is Decimal", "t = decimal_to_wire(v)", ('{"N":"', '"}')),
+    "S": ("v.__class__ is str", "esc(v)", ('{"S":', "}")),
+    "BOOL": ("v is True or v is False", "'true' if v else 'false'", ('{"BOOL":', "}")),
+    "N_INT": ("v.__class__ is int and -L < v < L", "v", ('{"N":"', '"}')),
+    "N_FLOAT": ("v.__class__ is float", "float_to_wire(v)", ('{"N":"', '"}')),
+    "N_DECIMAL": ("v.__class__ is Decimal", "decimal_to_wire(v)", ('{"N":"', '"}')),
     # ISO-8601 text and a UUID's hex: ASCII with nothing to escape.
-    "S_TEXT": ("v.__class__ is {c}", "t = v.isoformat()", ('{"S":"', '"}')),
-    "S_UUID": ("v.__class__ is {c}", "t = str(v)", ('{"S":"', '"}')),
+    "S_TEXT": ("v.__class__ is {c}", "v.isoformat()", ('{"S":"', '"}')),
+    "S_UUID": ("v.__class__ is {c}", "str(v)", ('{"S":"', '"}')),
 }
 _KIND = {"S": "S", "S_TEXT": "S", "S_UUID": "S", "N_INT": "N", "N_FLOAT": "N", "N_DECIMAL": "N"}
 
@@ -190,56 +192,88 @@ def generate_json_encoder(
         json_strs=json_strs,
         MAX=MAX_ITEM_BYTES,
     )
-    lines = ["def encode_json(obj):", "    d = obj.__dict__", "    p = []", "    a = p.append"]
-    lines += ["    try:"]
+    # The item is one `%` template filled at once: the names and wrappers of the fields
+    # always written inline are its text, their value texts fill its slots; every other
+    # field (sometimes absent, or written by a helper) fills a slot of its own with its
+    # name, after those (the order of an item's attributes does not matter).
+    fixed: list[tuple[str, str]] = []  # (template text around the slot), in field order
+    slots: list[str] = []
+    optional: list[str] = []
+    body: list[str] = []
     for i, f in enumerate(fields):
-        lines += ["        " + line for line in _write_field(src, i, f, keys.get(f.attr))]
+        lines, around = _write_field(src, i, f, keys.get(f.attr))
+        body += lines
+        if around is None:
+            optional.append(f"t{i}")
+        else:
+            fixed.append(around)
+            slots.append(f"t{i}")
+    if not fixed:
+        return None  # no key attribute: not a table's item
+    texts = [before + "%s" + after for before, after in (_escaped(a) for a in fixed)]
+    template = "{" + ",".join(texts) + "%s" * len(optional) + "}"
+    lines = ["def encode_json(obj):", "    d = obj.__dict__", "    try:"]
+    lines += ["        " + line for line in body]
+    fill = f"({', '.join(slots + optional)},)"
+    lines += [f"        text = {src.bind('T', 0, template)} % {fill}"]
     lines += ["    except Exception:", "        return None"]
-    lines += ["    if not p:", "        return None"]
-    # Every value opens with `,"attr":`: the first comma becomes the item's brace.
     # Text with no UTF-8 form (a lone surrogate) fails the encode: left to the checked path.
-    lines += ["    text = ''.join(p)", "    try:", "        body = ('{' + text[1:] + '}').encode()"]
-    lines += ["    except UnicodeEncodeError:", "        return None"]
+    lines += ["    try:", "        body = text.encode()", "    except UnicodeEncodeError:"]
+    lines += ["        return None"]
     lines += ["    return body if len(body) <= MAX else None  # the bound (module notes)"]
     src += lines
     return src.compile("encode_json", model)  # type: ignore[no-any-return]
 
 
-def _write_field(src: Source, i: int, f: FieldCodec, limit: KeyLimit | None) -> list[str]:
-    name = "," + _esc(f.attr) + ":"  # bound, never in the source text
+def _escaped(around: tuple[str, str]) -> tuple[str, str]:
+    return around[0].replace("%", "%%"), around[1].replace("%", "%%")
+
+
+def _write_field(
+    src: Source, i: int, f: FieldCodec, limit: KeyLimit | None
+) -> tuple[list[str], tuple[str, str] | None]:
+    """Lines setting `t{i}` for field `f` (or returning None: the checked path takes the
+    item), and the template text around its slot if the field is always written inline,
+    `t{i}` being its value's text; else None, `t{i}` being `,"attr":value` or ""."""
+    name = _esc(f.attr) + ":"  # bound, never in the source text
+    t = f"t{i}"
     lines = [f"v = d[{src.bind('n', i, f.name)}]"]
     # Anything the inline forms do not take: the field's sized encoder checks and
     # encodes it, and the attribute value is written as JSON (None if it holds binary).
-    h = src.bind("h", i, name)
+    h = src.bind("h", i, "," + name)
     general = [
         f"av = {src.bind('z', i, f.sized)}(v)[0]",
-        "if av is not None:",
-        f"    a({h} + fragment(av))",
+        f"{t} = '' if av is None else {h} + fragment(av)",
     ]
+    absent = f.nullable and (limit is None or limit[2])  # a table key is never absent
     inline = _INLINE.get(f.wire)
-    container = _container(f)
     if inline is not None:
-        condition, statement, (before, after) = inline
+        condition, expression, (before, after) = inline
         if "{c}" in condition:
             condition = condition.format(c=src.bind("c", i, strip_optional(f.annotation)))
         if limit is not None and limit[0] == "S":  # never empty, surely within the limit
             condition += f" and 0 < len(v) <= {limit[1]}"
-        h = src.bind("h", i, name + before)
-        tail = src.bind("t", i, after)
-        lines += [f"if {condition}:", f"    {statement}", f"    a(f'{{{h}}}{{t}}{{{tail}}}')"]
-        general = ["return None"]  # e.g. an int subclass, or a key value possibly too long
-    elif container is not None:
+        # Otherwise (e.g. an int subclass, a key value possibly too long): the checked path.
+        if not absent:
+            lines += [f"if not ({condition}):", "    return None", f"{t} = {expression}"]
+            return lines, (name + before, after)
+        head, tail = src.bind("h", i, "," + name + before), src.bind("a", i, after)
+        lines += ["if v is None:", f"    {t} = ''", f"elif {condition}:"]
+        lines += [f"    {t} = f'{{{head}}}{{{expression}}}{{{tail}}}'", "else:", "    return None"]
+        return lines, None
+    container = _container(f)
+    if container is not None:
         condition, call = container
         if "{e}" in condition:
             condition = condition.format(e=src.bind("e", i, _element(f)))
-        lines += [f"if {condition}:", f"    a({h} + {call})"]
-    elif f.nullable:
-        return [*lines, "if v is not None:", *["    " + line for line in general]]
+        lines += [f"if {condition}:", f"    {t} = {h} + {call}"]
+    elif absent:
+        lines += ["if v is None:", f"    {t} = ''"]
     else:
-        return lines + general
-    if f.nullable and (limit is None or limit[2]):  # a table key is never absent
-        lines += ["elif v is None:", "    pass"]
-    return [*lines, "else:", *["    " + line for line in general]]
+        return lines + general, None
+    if container is not None and absent:
+        lines += ["elif v is None:", f"    {t} = ''"]
+    return [*lines, "else:", *["    " + line for line in general]], None
 
 
 def _container(f: FieldCodec) -> tuple[str, str] | None:
