@@ -274,3 +274,29 @@ def test_any_values_match_or_are_deferred(
         }
     )
     same(instance)
+
+
+class Percent(Model, table="percent"):
+    """Attribute names the `%` template must write as they are (never as format specs)."""
+
+    maybe_first: Annotated[str | None, Attr("%(x)s")] = None
+    pk: Annotated[str, PartitionKey(), Attr("%s%%")]
+    count: Annotated[int, Attr("%d")] = 1
+    tags: Annotated[set[str], Attr("%")] = set()
+    note: Annotated[str | None, Attr("100%")] = None
+
+
+@pytest.mark.parametrize(
+    "instance",
+    [
+        Percent(pk="%s"),
+        Percent(pk="a%%b", maybe_first="%(x)s", tags={"%s", "%"}, note="%"),
+        Percent(pk="k", count=-5, note="n"),
+    ],
+    ids=repr,
+)
+def test_attribute_names_and_values_with_percent_signs(instance: Model):
+    # The first field in order may be absent: fields always inline come first in the JSON.
+    raw = same(instance)
+    assert raw is not None
+    assert set(json.loads(raw)) == set(reference(instance))
