@@ -159,21 +159,33 @@ def _raw_puts(params: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+_PUT_OPEN = b'{"PutRequest":{"Item":'
+_PUT_CLOSE = b"}}"
+
+
 def _batch_write_body(params: Mapping[str, Any], items: dict[str, Any]) -> bytes:
-    """A BatchWriteItem body with its RawItems spliced in as they are."""
-    tables: list[bytes] = []
-    for table, requests in items.items():
-        entries: list[bytes] = []
-        for request in requests:
+    """A BatchWriteItem body with its RawItems spliced in as they are.
+
+    Built as one list of parts joined once: a 25-item body is copied once, not per item.
+    """
+    parts: list[bytes] = [b'{"RequestItems":{']
+    add = parts.append
+    for t, (table, requests) in enumerate(items.items()):
+        add(b",%s:[" % pydantic_core.to_json(table) if t else pydantic_core.to_json(table) + b":[")
+        for r, request in enumerate(requests):
+            if r:
+                add(b",")
             raw = _raw_of(request)
             if raw is not None:
-                entries.append(b'{"PutRequest":{"Item":' + raw.json + b"}}")
+                add(_PUT_OPEN)
+                add(raw.json)
+                add(_PUT_CLOSE)
             else:
-                entries.append(encode_body(request))
-        tables.append(pydantic_core.to_json(table) + b":[" + b",".join(entries) + b"]")
-    body = b'{"RequestItems":{' + b",".join(tables) + b"}"
+                add(encode_body(request))
+        add(b"]")
     rest = {key: value for key, value in params.items() if key != "RequestItems"}
-    return body + (b"," + encode_body(rest)[1:] if rest else b"}")
+    add(b"}," + encode_body(rest)[1:] if rest else b"}}")
+    return b"".join(parts)
 
 
 def encode_body(params: Mapping[str, Any]) -> bytes:
