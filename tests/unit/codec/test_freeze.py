@@ -10,6 +10,7 @@ from marshal import dumps
 from typing import Annotated, Any
 
 import pytest
+from pydantic import BaseModel
 
 from _dynamap.codec.freeze import MARSHALED, freeze
 from _dynamap.codec.modelcodec import codec_for
@@ -200,3 +201,21 @@ def test_a_generated_snapshot_sees_changes_deep_in_maps_and_any_values():
     with_decimal = snapshot(item)
     item.settings["d"] = Decimal("2.5")
     assert snapshot(item) != with_decimal
+
+
+def test_a_nested_model_without_fields_has_a_snapshot():
+    # A model with no fields (a marker nested in another) used to generate `return (,)`:
+    # a SyntaxError at the declaration of any model that nests it.
+    class Empty(BaseModel):
+        pass
+
+    class Holder(Model, table="snapempty"):
+        pk: Annotated[str, PartitionKey()]
+        marker: Empty | None = None
+
+    assert codec_for(Empty).snapshot(Empty()) == ()
+    snapshot = codec_for(Holder).snapshot
+    item = Holder(pk="p")
+    before = snapshot(item)
+    item.marker = Empty()
+    assert snapshot(item) != before
