@@ -308,7 +308,7 @@ def generate_snapshot(model: type, fields: tuple[FieldCodec, ...]) -> Any:
         "    d = obj.__dict__",
         "    try:",
         *["        " + line for line in lines],
-        f"        return ({', '.join(parts)},)",
+        f"        return ({''.join(part + ', ' for part in parts)})",  # () for no fields
         # A value too deep to freeze, or a field without a value (model_construct): never
         # equal to anything, so the instance is written and encoding reports the problem.
         "    except Exception:",
