@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import socket
+import threading
 import time
 from typing import Any
 
@@ -14,7 +15,15 @@ from hypothesis import strategies as st
 from _dynamap.transport.answer import MAX_HEADERS, MAX_LINE, AnswerReader
 from _dynamap.transport.connections import ConnectionPool, _read_response
 from _dynamap.transport.exchange import start
-from tests.unit.transport.test_connections import HEADERS, exchanged, reply, run, serve
+from tests.unit.transport.test_connections import (
+    HEADERS,
+    Script,
+    Server,
+    exchanged,
+    reply,
+    run,
+    serve,
+)
 
 __all__ = ["serve"]  # the fixture, used by name
 
@@ -97,18 +106,37 @@ def test_exactly_the_limits_are_accepted():
     assert _blocking(answer)[1]["h99"] == "v"
 
 
-def test_a_request_larger_than_the_socket_buffer_is_sent_in_steps(serve):
-    server = serve(reply(b"{}"), reply(b"[]"))
-    pool = ConnectionPool(server.url)
-    body = b"x" * (8 << 20)
-    headers = {**HEADERS, "Content-Length": str(len(body))}
-    exchange = start(pool, headers, body)
-    exchange.step()
-    assert exchange.wants_write  # 8 MB do not leave at once
-    assert run(exchange).response is not None and exchange.response.body == b"{}"
-    assert len(server.requests[0]) > len(body)
-    assert exchanged(pool, HEADERS, b"{}").body == b"[]"
-    assert server.connections == 1  # kept alive across both
+class _HeldServer(Server):
+    """A Server that accepts and reads nothing until `go` is set."""
+
+    def __init__(self, steps: list[Script]) -> None:
+        self.go = threading.Event()  # before the serving thread starts
+        super().__init__(steps)
+
+    def _serve(self) -> None:
+        self.go.wait(10)
+        super()._serve()
+
+
+def test_a_request_larger_than_the_socket_buffer_is_sent_in_steps():
+    # The server reads nothing during the first step: with a server draining the socket
+    # meanwhile, a busy machine could let all 8 MB go in one step (a flaky test).
+    server = _HeldServer([reply(b"{}"), reply(b"[]")])
+    try:
+        pool = ConnectionPool(server.url)
+        body = b"x" * (8 << 20)
+        headers = {**HEADERS, "Content-Length": str(len(body))}
+        exchange = start(pool, headers, body)
+        exchange.step()
+        assert exchange.wants_write  # 8 MB do not leave at once
+        server.go.set()
+        assert run(exchange).response is not None and exchange.response.body == b"{}"
+        assert len(server.requests[0]) > len(body)
+        assert exchanged(pool, HEADERS, b"{}").body == b"[]"
+        assert server.connections == 1  # kept alive across both
+    finally:
+        server.go.set()
+        server.sock.close()
 
 
 def test_an_answer_trickling_in_is_read_when_complete(serve):
