@@ -34,15 +34,13 @@ from _dynamap.core.protocol import Engine, Lookahead, RequestT
 from _dynamap.drivers.ahead import Ahead
 from _dynamap.drivers.outcome import as_transport_error, report, wait_for
 from _dynamap.transport.base import Multiplexing, Prepared, Started, wraps_send
+from _dynamap.transport.polling import poll_once, step_until_done
 
 __all__ = ["MULTIPLEX", "drive_multiplexed", "multiplexes"]
 
 # Whether sync flushes with concurrency use this driver where the transport allows
 # (the benchmarks switch it off to compare).
 MULTIPLEX = True
-
-# The longest single wait: expired exchanges are noticed at least this often.
-_POLL_AT_MOST = 1.0
 
 
 def multiplexes(transport: object) -> bool:
@@ -130,7 +128,7 @@ class _Multiplexer(Generic[RequestT]):
                 self._abandon_live()
                 self._requeue_ahead()
                 return
-            self._wait(timeout)
+            poll_once(live, timeout, self._step)
             self.now = self.clock()
             done = [started for started in live if started.done]
             for started in done:
@@ -150,18 +148,17 @@ class _Multiplexer(Generic[RequestT]):
         cut = self.stepping
         if cut is not None:  # cut inside a step: what it sent or read is unsure
             self.stepping = None
-            cut.cut()  # it sends no more; waited for below, of unknown outcome whatever comes
+            try:
+                cut.cut()  # it sends no more; waited for below, of unknown outcome whatever comes
+            except BaseException:  # it must send no more all the same: closed instead
+                with contextlib.suppress(BaseException):
+                    cut.close()
             request = live.get(cut)
             if request is not None:
                 engine.abandon(request)
         # A second interrupt during this wait ends it: what is left is abandoned.
         with contextlib.suppress(BaseException):
-            end = time.monotonic() + self.linger
-            while any(not started.done for started in live):
-                left = end - time.monotonic()
-                if left <= 0:
-                    break
-                self._wait(left)
+            step_until_done(live, self.linger, self._step)
         cut = self.stepping  # a second interrupt cut this one while reading: not handed on
         if cut is not None:
             with contextlib.suppress(Exception):
@@ -190,24 +187,6 @@ class _Multiplexer(Generic[RequestT]):
         except Exception as exc:
             self.engine.on_error(request, as_transport_error(exc), self.clock())
             return None
-
-    def _wait(self, timeout: float) -> None:
-        """Wait at most `timeout` seconds for a live request's socket; move on those ready."""
-        poller = select.poll()
-        by_fd: dict[int, Started] = {}
-        for started in self.live:
-            if started.done:
-                continue
-            fd = started.fileno()
-            by_fd[fd] = started
-            poller.register(fd, select.POLLOUT if started.wants_write else select.POLLIN)
-        if not by_fd:
-            return  # all done: nothing to wait for
-        for fd, _ in poller.poll(math.ceil(min(timeout, _POLL_AT_MOST) * 1000)):
-            self._step(by_fd[fd])
-        now = time.monotonic()
-        for started in by_fd.values():
-            started.expired(now)
 
     def _step(self, started: Started) -> None:
         self.stepping = started  # an interrupt inside: wind_down cuts it
@@ -251,14 +230,7 @@ def _finish_alone(started: Started) -> dict[str, Any]:
     """Move an abandoned request on until it ends (its answer, or its read timeout);
     its outcome no longer matters: the engine has abandoned it."""
     try:
-        while not started.done:
-            poller = select.poll()
-            poller.register(
-                started.fileno(), select.POLLOUT if started.wants_write else select.POLLIN
-            )
-            if poller.poll(int(_POLL_AT_MOST * 1000)):
-                started.step()
-            started.expired(time.monotonic())
+        step_until_done([started], math.inf)
     finally:
         if not started.done:
             started.close()

@@ -8,6 +8,7 @@ from _dynamap.codec.wireread import BatchGetReader
 
 __all__ = [
     "Multiplexing",
+    "Pollable",
     "Prepared",
     "Preparing",
     "Started",
@@ -87,14 +88,13 @@ class Preparing(Protocol):
         ...
 
 
-@runtime_checkable
-class Started(Protocol):
-    """A request `Multiplexing.start` started: moved on by `step` when its socket
-    (`fileno`) is ready to read, or to write while `wants_write`, until `done`."""
+class Pollable(Protocol):
+    """A request moved on by `step` when its socket (`fileno`) is ready to read, or to
+    write while `wants_write`, until `done` (what `transport/polling.py` needs)."""
 
     @property
     def done(self) -> bool:
-        """Whether its outcome is known (`result` tells it)."""
+        """Whether it has ended (for a `Started`: its outcome is known, `result` tells it)."""
         ...
 
     @property
@@ -117,6 +117,12 @@ class Started(Protocol):
             now: `time.monotonic()`.
         """
         ...
+
+
+@runtime_checkable
+class Started(Pollable, Protocol):
+    """A request `Multiplexing.start` started: a `Pollable` whose outcome `result`
+    tells once it is `done`."""
 
     def cut(self) -> None:
         """An interrupt came inside `step`: send nothing more; it ends as not answered

@@ -247,32 +247,14 @@ def test_every_unit_is_accounted_for_after_an_interrupt(interrupt_at: int):
     """Straight on the driver: each unit ends written or in `unfinished()`, once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from _dynamap.core.engine import FlushEngine, WriteUnit
-    from tests.unit.core.test_engine import key_of, put_unit
+    from _dynamap.core.engine import WriteUnit
+    from tests.unit.drivers.helpers import drive_until_interrupted
 
     fake = PreparingFake(FakeClock())
-    fake.keys = {"a": ("pk",)}
-    fake.data = {"a": {}}
     fake.interrupt_on_send = interrupt_at
-    units = [put_unit("a", f"k{i}") for i in range(200)]
-    engine = FlushEngine(
-        writes=units, key_of=key_of, policy=RetryPolicy(), rng=random.Random(1), start=0.0
-    )
-    with ThreadPoolExecutor(2) as pool, pytest.raises(KeyboardInterrupt):
-        threads.drive(
-            engine,
-            fake,
-            pool=pool,
-            concurrency=2,
-            absorb=lambda: None,
-            clock=fake.clock,
-            sleep=fake.clock.sleep,
-            linger=5.0,
-        )
-    written = [id(u) for u in engine.written]
-    left = [id(u) for u in engine.unfinished()]
-    assert sorted(written + left) == sorted(id(u) for u in units)
-    assert len(written) == len(fake.data["a"])
+    with ThreadPoolExecutor(2) as pool:
+        engine = drive_until_interrupted(threads.drive, fake, 200, pool=pool, concurrency=2)
+    assert len(engine.written) == len(fake.data["a"])
     assert all(isinstance(u, WriteUnit) for u in engine.unfinished())
     assert len(fake.calls) <= engine.stats.requests <= len(fake.calls) + 2  # + interrupted
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from _dynamap.core.engine import FlushEngine, WriteUnit
+from _dynamap.core.engine import WriteUnit
 from _dynamap.drivers import multiplex
 from _dynamap.transport.base import Multiplexing, Prepared
 from dynamap import FlushError, RetryPolicy, Session, TransportError
 from tests.support.fake import FakeClock
-from tests.unit.core.test_engine import key_of, put_unit
+from tests.unit.drivers.helpers import drive_until_interrupted
 from tests.unit.drivers.test_lookahead import PreparingFake, session, users
 
 
@@ -35,6 +35,7 @@ class Started:
         self.closed = False
         self.cut_short = False
         self.sent = False
+        self.interrupt_after_send = len(fake.started) + 1 == fake.interrupt_after_send
         self.read, self.write = os.pipe()
         if fake.answer_at_once:
             self.release()
@@ -48,6 +49,8 @@ class Started:
     def step(self) -> None:
         if not self.sent:  # the first step sends it (as an Exchange's does)
             self.sent = True
+            if self.interrupt_after_send:
+                raise KeyboardInterrupt  # right after the send: how much left is unsure
         elif os.read(self.read, 1):
             self._end()
 
@@ -59,6 +62,8 @@ class Started:
         return False
 
     def cut(self) -> None:
+        if self.fake.cut_error is not None:
+            raise self.fake.cut_error
         self.cut_short = True
         self.response = TransportError(TransportError.NO_ANSWER, "cut")
 
@@ -100,6 +105,8 @@ class MultiplexFake(PreparingFake):
         self.expire = False
         self.results = 0
         self.interrupt_on_result: int | None = None
+        self.interrupt_after_send: int | None = None  # the n-th started request's (from 1)
+        self.cut_error: Exception | None = None  # what cutting a request raises
 
     def start(self, operation: str, prepared: Prepared) -> Started:
         self.threads.add(threading.get_ident())
@@ -252,26 +259,9 @@ def test_what_is_live_at_an_interrupt_comes_back_and_is_reported():
 @pytest.mark.parametrize("interrupt_at", [0, 1, 3])
 def test_every_unit_is_accounted_for_after_an_interrupt(interrupt_at: int):
     fake = MultiplexFake()
-    fake.keys, fake.data = {"a": ("pk",)}, {"a": {}}
     fake.interrupt_on_result = interrupt_at
-    units = [put_unit("a", f"k{i}") for i in range(200)]
-    engine = FlushEngine(
-        writes=units, key_of=key_of, policy=RetryPolicy(), rng=random.Random(1), start=0.0
-    )
-    with pytest.raises(KeyboardInterrupt):
-        multiplex.drive_multiplexed(
-            engine,
-            fake,
-            concurrency=3,
-            absorb=lambda: None,
-            clock=fake.clock,
-            sleep=fake.clock.sleep,
-            linger=5.0,
-        )
-    written = [id(u) for u in engine.written]
-    left = [id(u) for u in engine.unfinished()]
-    assert sorted(written + left) == sorted(id(u) for u in units)
-    assert len(written) <= len(fake.data["a"])  # the interrupted one was applied, unknown
+    engine = drive_until_interrupted(multiplex.drive_multiplexed, fake, 200, concurrency=3)
+    assert len(engine.written) <= len(fake.data["a"])  # the interrupted one was applied, unknown
     assert all(isinstance(u, WriteUnit) for u in engine.unfinished())
     assert not fake.live
 
@@ -331,63 +321,29 @@ def test_a_request_cut_by_an_interrupt_while_it_leaves_is_waited_for_as_unknown(
     """An interrupt inside a request's first step (its send): how much left is unsure.
     It is cut (sends no more), waited for like every live request, and of unknown
     outcome; nothing is lost or counted twice."""
-
-    class CutOnce(MultiplexFake):
-        interrupted = False
-
-        def start(self, operation: str, prepared: Prepared) -> Started:
-            started = super().start(operation, prepared)
-            if len(self.started) == 2:
-                step = started.step
-
-                def interrupted() -> None:
-                    started.step = step  # type: ignore[method-assign]
-                    step()
-                    raise KeyboardInterrupt  # right after the send
-
-                started.step = interrupted  # type: ignore[method-assign]
-            return started
-
-    fake = CutOnce()
-    fake.keys, fake.data = {"a": ("pk",)}, {"a": {}}
-    units = [put_unit("a", f"k{i}") for i in range(100)]
-    engine = FlushEngine(
-        writes=units, key_of=key_of, policy=RetryPolicy(), rng=random.Random(1), start=0.0
-    )
-    with pytest.raises(KeyboardInterrupt):
-        multiplex.drive_multiplexed(
-            engine,
-            fake,
-            concurrency=3,
-            absorb=lambda: None,
-            clock=fake.clock,
-            sleep=fake.clock.sleep,
-            linger=5.0,
-        )
+    fake = MultiplexFake()
+    fake.interrupt_after_send = 2
+    engine = drive_until_interrupted(multiplex.drive_multiplexed, fake, 100, concurrency=3)
     cut = fake.started[1]
     assert cut.cut_short and cut.done and not fake.live  # waited for, not left behind
-    written = [id(u) for u in engine.written]
-    left = [id(u) for u in engine.unfinished()]
-    assert sorted(written + left) == sorted(id(u) for u in units)
+    assert sum(u.maybe_applied for u in engine.unfinished()) == 25  # the cut request's
+
+
+def test_a_request_that_fails_to_be_cut_is_closed_as_of_unknown_outcome():
+    """Cutting the request an interrupt left unsure raises: it is closed instead (it
+    must send no more), its writes of unknown outcome; the interrupt propagates."""
+    fake = MultiplexFake()
+    fake.interrupt_after_send = 2
+    fake.cut_error = OSError("cannot shut the socket")
+    engine = drive_until_interrupted(multiplex.drive_multiplexed, fake, 100, concurrency=3)
+    cut = fake.started[1]
+    assert cut.closed and not cut.cut_short and not fake.live
     assert sum(u.maybe_applied for u in engine.unfinished()) == 25  # the cut request's
 
 
 def test_a_cut_request_still_unanswered_after_the_linger_becomes_a_straggler():
-    class CutOnce(MultiplexFake):
-        def start(self, operation: str, prepared: Prepared) -> Started:
-            started = super().start(operation, prepared)
-            if len(self.started) == 1:
-                step = started.step
-
-                def interrupted() -> None:
-                    started.step = step  # type: ignore[method-assign]
-                    step()
-                    raise KeyboardInterrupt
-
-                started.step = interrupted  # type: ignore[method-assign]
-            return started
-
-    fake = CutOnce()
+    fake = MultiplexFake()
+    fake.interrupt_after_send = 1
     fake.answer_at_once = False  # never answered within the linger
     s = session(fake, 2)
     s._linger = lambda: 0.2  # type: ignore[method-assign]

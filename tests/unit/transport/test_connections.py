@@ -6,10 +6,8 @@ and an `Exchange` moved on by poll (as the multiplexing driver does).
 
 from __future__ import annotations
 
-import select
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +15,7 @@ import pytest
 
 from _dynamap.transport.connections import ConnectionPool, NoAnswer, NotSent, Response
 from _dynamap.transport.exchange import Exchange, start
+from _dynamap.transport.polling import step_until_done
 
 Script = Callable[[socket.socket, bytes], bool]  # (connection, request) -> keep serving
 
@@ -112,15 +111,7 @@ Post = Callable[[ConnectionPool, Any, bytes], Response]
 
 def run(exchange: Exchange, limit: float = 10.0) -> Exchange:
     """Move `exchange` on until it is done, as the multiplexing driver does."""
-    end = time.monotonic() + limit
-    while not exchange.done:
-        assert time.monotonic() < end, "the exchange never ended"
-        poller = select.poll()
-        wanted = select.POLLOUT if exchange.wants_write else select.POLLIN
-        poller.register(exchange.fileno(), wanted)
-        if poller.poll(50):
-            exchange.step()
-        exchange.expired(time.monotonic())
+    assert step_until_done([exchange], limit, poll_at_most=0.05), "the exchange never ended"
     return exchange
 
 
