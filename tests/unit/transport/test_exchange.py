@@ -210,23 +210,28 @@ def test_one_exchange_per_connection_at_a_time(serve):
     assert sorted(run(e).response.body for e in exchanges) == [b"1", b"2", b"3"]
 
 
-def test_an_exchange_cut_while_sending_sends_no_more_and_waits_for_the_server(serve):
+def test_an_exchange_cut_while_sending_sends_no_more_and_waits_for_the_server():
     """An interrupt inside a step leaves how much was sent unsure: `cut` shuts the
     sending side; the server refuses the cut request (here: its connection ends), and the
     exchange ends as not answered. Its connection never goes back to the pool."""
-    server = serve(reply(b"{}"), reply(b"[]"))
-    pool = ConnectionPool(server.url)
-    body = b"x" * (8 << 20)
-    exchange = start(pool, {**HEADERS, "Content-Length": str(len(body))}, body)
-    exchange.step()
-    assert exchange.wants_write  # part of it left
-    exchange.cut()
-    assert not exchange.wants_write
-    run(exchange)
-    assert exchange.error is not None and exchange.response is None
-    assert pool._idle == [] and server.requests == []  # the server saw no whole request
-    assert exchanged(pool, HEADERS, b"{}").body == b"{}"  # on a new connection
-    assert server.connections == 2
+    server = _HeldServer([reply(b"{}"), reply(b"[]")])  # reads nothing in the first step
+    try:
+        pool = ConnectionPool(server.url)
+        body = b"x" * (8 << 20)
+        exchange = start(pool, {**HEADERS, "Content-Length": str(len(body))}, body)
+        exchange.step()
+        assert exchange.wants_write  # part of it left
+        exchange.cut()
+        assert not exchange.wants_write
+        server.go.set()
+        run(exchange)
+        assert exchange.error is not None and exchange.response is None
+        assert pool._idle == [] and server.requests == []  # the server saw no whole request
+        assert exchanged(pool, HEADERS, b"{}").body == b"{}"  # on a new connection
+        assert server.connections == 2
+    finally:
+        server.go.set()
+        server.sock.close()
 
 
 def test_an_exchange_cut_after_its_last_send_waits_for_the_answer_and_distrusts_it(serve):
