@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,16 @@ import pytest
 
 from tests.support.ddblocal import DynamoDBLocal, make_client
 from tests.support.faultproxy import FaultProxy
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The interrupt tests send SIGINT to the main thread. A test run started in the
+    # background by a non-interactive shell (`cmd &`, as some CI runners do) inherits
+    # SIGINT ignored, which Python keeps: those signals would vanish and such tests hang
+    # or fail. Python's own handler makes the run behave as in a terminal.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
